@@ -1,0 +1,49 @@
+package licensing
+
+import "context"
+
+// GetAgency returns one agency's configuration. Admins only.
+func (s *Service) GetAgency(ctx context.Context, caller *Principal, id string) (Agency, error) {
+	const op = "agencies.get"
+	if _, err := s.requireAdmin(ctx, op, caller); err != nil {
+		return Agency{}, err
+	}
+	id = NormalizeAgencyID(id)
+	if !ValidAgencyID(id) {
+		return Agency{}, Errorf(op, NotFound, "There is no agency %q.", truncate(id))
+	}
+	return s.cfg.Agencies.GetAgency(ctx, id)
+}
+
+// ListAgencies returns every agency. Admins only.
+func (s *Service) ListAgencies(ctx context.Context, caller *Principal) ([]Agency, error) {
+	const op = "agencies.list"
+	if _, err := s.requireAdmin(ctx, op, caller); err != nil {
+		return nil, err
+	}
+	return s.cfg.Agencies.ListAgencies(ctx)
+}
+
+// PutAgency creates or replaces the agency with id from a. The id in the path
+// wins; a different id in the body is an error rather than a silent rename.
+// pre carries the caller's If-Match / If-None-Match. Admins only.
+func (s *Service) PutAgency(ctx context.Context, caller *Principal, id string, a Agency, pre Precondition) (Agency, bool, error) {
+	const op = "agencies.put"
+	acc, err := s.requireAdmin(ctx, op, caller)
+	if err != nil {
+		return Agency{}, false, err
+	}
+	id = NormalizeAgencyID(id)
+	if a.ID != "" && NormalizeAgencyID(a.ID) != id {
+		return Agency{}, false, &Error{Op: op, Code: Invalid, Message: "The agency has 1 problem; see fields.",
+			Fields: []FieldError{{Field: "id", Message: "must match the id in the URL (" + truncate(id) + ") or be left out"}}}
+	}
+	a.ID = id
+	if err := a.Validate(); err != nil {
+		err.(*Error).Op = op
+		return Agency{}, false, err
+	}
+	a.Updated = s.now().UTC()
+	a.UpdatedBy = acc.Who
+	return s.cfg.Agencies.PutAgency(ctx, a, pre)
+}

@@ -1,0 +1,291 @@
+package licensing
+
+import (
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Agency is one sub-unit of the tenant that buys its own licenses: a state
+// agency or a university department.
+type Agency struct {
+	// ID is the agency's short code, upper case (DOA, DET, WSU-ITS).
+	ID string `json:"id"`
+	// Name is the full name shown in reports.
+	Name string `json:"name"`
+	// Contacts receive the agency's reports (email addresses).
+	Contacts []string `json:"contacts"`
+	// Delegates may act for the agency (user principal names).
+	Delegates []string `json:"delegates"`
+	// Attribution decides which tenant users count against this agency.
+	Attribution AttributionRule `json:"attribution"`
+	// DelegatedGroups name, per product, the group whose members are
+	// licensed up to the agency's entitlement.
+	DelegatedGroups []DelegatedGroup `json:"delegatedGroups"`
+	// Updated is when the configuration was last written, UpdatedBy by whom.
+	Updated   time.Time `json:"updated"`
+	UpdatedBy string    `json:"updatedBy"`
+	// ETag is the stored version, for optimistic concurrency. It is output
+	// only: a write's condition comes from the If-Match header.
+	ETag string `json:"etag,omitempty"`
+}
+
+// DelegatedGroup ties one product to the group that holds its users.
+type DelegatedGroup struct {
+	// Product is a SKU part number (VISIOCLIENT) or SKU id (a GUID).
+	Product string `json:"product"`
+	// GroupID is the Entra ID object id of the group.
+	GroupID string `json:"groupId"`
+}
+
+// Attribution attributes. A rule matches a user when the named attribute
+// equals one of the rule's values, ignoring case and surrounding spaces, or,
+// for AttrGroup, when the user is a member of the group.
+const (
+	AttrDepartment     = "department"
+	AttrCompanyName    = "companyName"
+	AttrOfficeLocation = "officeLocation"
+	AttrUPNDomain      = "upnDomain"
+	AttrGroup          = "group"
+	// extensionAttribute1 … extensionAttribute15 come from
+	// onPremisesExtensionAttributes and are accepted as well.
+	attrExtensionPrefix = "extensionAttribute"
+)
+
+// AttributionRule maps tenant users to an agency.
+type AttributionRule struct {
+	Attribute string   `json:"attribute"`
+	Values    []string `json:"values,omitempty"`
+	GroupID   string   `json:"groupId,omitempty"`
+}
+
+// Limits on agency configuration, generous for real use and small enough
+// to keep one agency inside one table entity.
+const (
+	maxNameLen         = 200
+	maxContacts        = 50
+	maxDelegates       = 200
+	maxRuleValues      = 200
+	maxRuleValueLen    = 256
+	maxDelegatedGroups = 100
+)
+
+var (
+	agencyIDPattern  = regexp.MustCompile(`^[A-Z0-9][A-Z0-9_-]{0,31}$`)
+	guidPattern      = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	partNumberPatern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$`)
+	domainPattern    = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+)
+
+// NormalizeAgencyID returns id trimmed and upper-cased, the form in which
+// agency ids are stored and compared.
+func NormalizeAgencyID(id string) string {
+	return strings.ToUpper(strings.TrimSpace(id))
+}
+
+// ValidAgencyID reports whether id (already normalized) is a usable agency code.
+func ValidAgencyID(id string) bool { return agencyIDPattern.MatchString(id) }
+
+// IsGUID reports whether s is a GUID in its usual 8-4-4-4-12 form.
+func IsGUID(s string) bool { return guidPattern.MatchString(s) }
+
+// AttributeNames lists every attribute an attribution rule may name.
+func AttributeNames() []string {
+	names := []string{AttrDepartment, AttrCompanyName, AttrOfficeLocation, AttrUPNDomain, AttrGroup}
+	for i := 1; i <= 15; i++ {
+		names = append(names, fmt.Sprintf("%s%d", attrExtensionPrefix, i))
+	}
+	return names
+}
+
+func knownAttribute(name string) bool {
+	for _, n := range AttributeNames() {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// normalize trims and canonicalizes every field in place so that what is
+// stored compares reliably: ids upper case, addresses lower case, GUIDs
+// lower case, duplicates removed.
+func (a *Agency) normalize() {
+	a.ID = NormalizeAgencyID(a.ID)
+	a.Name = strings.TrimSpace(a.Name)
+	a.Contacts = normalizeList(a.Contacts, strings.ToLower)
+	a.Delegates = normalizeList(a.Delegates, strings.ToLower)
+	r := &a.Attribution
+	r.Attribute = strings.TrimSpace(r.Attribute)
+	r.GroupID = strings.ToLower(strings.TrimSpace(r.GroupID))
+	if r.Attribute == AttrUPNDomain {
+		r.Values = normalizeList(r.Values, func(s string) string { return strings.TrimPrefix(strings.ToLower(s), "@") })
+	} else {
+		r.Values = normalizeList(r.Values, nil)
+	}
+	for i := range a.DelegatedGroups {
+		g := &a.DelegatedGroups[i]
+		g.Product = strings.TrimSpace(g.Product)
+		if IsGUID(g.Product) {
+			g.Product = strings.ToLower(g.Product)
+		}
+		g.GroupID = strings.ToLower(strings.TrimSpace(g.GroupID))
+	}
+	if a.Contacts == nil {
+		a.Contacts = []string{}
+	}
+	if a.Delegates == nil {
+		a.Delegates = []string{}
+	}
+	if a.DelegatedGroups == nil {
+		a.DelegatedGroups = []DelegatedGroup{}
+	}
+}
+
+// normalizeList trims each entry, applies fold when given, and drops empty
+// entries and duplicates (compared without case), keeping the first spelling.
+func normalizeList(in []string, fold func(string) string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range in {
+		s = strings.TrimSpace(s)
+		if fold != nil {
+			s = fold(s)
+		}
+		key := strings.ToLower(s)
+		if s == "" || seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, s)
+	}
+	return out
+}
+
+// Validate normalizes a and reports every problem at once as an Invalid
+// error with one FieldError per problem.
+func (a *Agency) Validate() error {
+	a.normalize()
+	var fe fieldErrors
+	if !ValidAgencyID(a.ID) {
+		fe.add("id", "must be 1 to 32 letters, digits, '-' or '_', starting with a letter or digit (for example DOA)")
+	}
+	switch {
+	case a.Name == "":
+		fe.add("name", "is required")
+	case len(a.Name) > maxNameLen:
+		fe.add("name", "must be at most %d characters", maxNameLen)
+	case hasControl(a.Name):
+		fe.add("name", "must not contain control characters")
+	}
+	if len(a.Contacts) == 0 {
+		fe.add("contacts", "needs at least one email address to send the agency's reports to")
+	}
+	if len(a.Contacts) > maxContacts {
+		fe.add("contacts", "must list at most %d addresses", maxContacts)
+	}
+	for i, c := range a.Contacts {
+		if !validAddress(c) {
+			fe.add(fmt.Sprintf("contacts[%d]", i), "%q is not an email address like name@agency.example.gov", truncate(c))
+		}
+	}
+	if len(a.Delegates) > maxDelegates {
+		fe.add("delegates", "must list at most %d user principal names", maxDelegates)
+	}
+	for i, d := range a.Delegates {
+		if !validAddress(d) {
+			fe.add(fmt.Sprintf("delegates[%d]", i), "%q is not a user principal name like pat.doe@agency.example.gov", truncate(d))
+		}
+	}
+	a.Attribution.validate(&fe)
+	if len(a.DelegatedGroups) > maxDelegatedGroups {
+		fe.add("delegatedGroups", "must list at most %d groups", maxDelegatedGroups)
+	}
+	products := map[string]bool{}
+	for i, g := range a.DelegatedGroups {
+		field := fmt.Sprintf("delegatedGroups[%d]", i)
+		if !IsGUID(g.Product) && !partNumberPatern.MatchString(g.Product) {
+			fe.add(field+".product", "must be a SKU part number such as VISIOCLIENT or a SKU id (GUID)")
+		}
+		if !IsGUID(g.GroupID) {
+			fe.add(field+".groupId", "must be the group's object id (a GUID)")
+		}
+		key := strings.ToLower(g.Product)
+		if products[key] {
+			fe.add(field+".product", "%q has a delegated group already; one group per product", truncate(g.Product))
+		}
+		products[key] = true
+	}
+	return fe.err("agencies.validate", "The agency")
+}
+
+func (r *AttributionRule) validate(fe *fieldErrors) {
+	switch {
+	case r.Attribute == "":
+		fe.add("attribution.attribute", "is required: one of %s", strings.Join(AttributeNames(), ", "))
+		return
+	case !knownAttribute(r.Attribute):
+		fe.add("attribution.attribute", "%q is not supported; use one of %s", truncate(r.Attribute), strings.Join(AttributeNames(), ", "))
+		return
+	case r.Attribute == AttrGroup:
+		if !IsGUID(r.GroupID) {
+			fe.add("attribution.groupId", "must be the group's object id (a GUID) when attributing by group")
+		}
+		if len(r.Values) > 0 {
+			fe.add("attribution.values", "must be empty when attributing by group")
+		}
+		return
+	}
+	if r.GroupID != "" {
+		fe.add("attribution.groupId", "is only used when attribute is %q", AttrGroup)
+	}
+	if len(r.Values) == 0 {
+		fe.add("attribution.values", "needs at least one value of %s to match", r.Attribute)
+	}
+	if len(r.Values) > maxRuleValues {
+		fe.add("attribution.values", "must list at most %d values", maxRuleValues)
+	}
+	for i, v := range r.Values {
+		field := fmt.Sprintf("attribution.values[%d]", i)
+		switch {
+		case len(v) > maxRuleValueLen:
+			fe.add(field, "must be at most %d characters", maxRuleValueLen)
+		case hasControl(v):
+			fe.add(field, "must not contain control characters")
+		case r.Attribute == AttrUPNDomain && !domainPattern.MatchString(v):
+			fe.add(field, "%q is not a domain name like doa.example.gov", truncate(v))
+		}
+	}
+}
+
+func validAddress(s string) bool {
+	if len(s) > 254 || strings.ContainsAny(s, " <>\"") {
+		return false
+	}
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Address != s {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && domainPattern.MatchString(s[at+1:])
+}
+
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, unicode.IsControl) >= 0
+}
+
+// truncate keeps echoed input short in error messages.
+func truncate(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	if len(r) > max {
+		r = r[:max]
+	}
+	return string(r) + "…"
+}

@@ -1,0 +1,175 @@
+package licensing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Code classifies an error for the people and programs that receive it. The
+// set is deliberately small: every adapter translates its own failures into
+// one of these, and one table in the handlers turns a code into an HTTP
+// status and into a queue retry decision.
+type Code string
+
+// The error codes.
+const (
+	// Invalid: the input is wrong; sending it again will not help.
+	Invalid Code = "invalid"
+	// Malformed: the body could not be parsed at all (bad JSON or form).
+	Malformed Code = "malformed"
+	// TooLarge: the request body is over the configured limit.
+	TooLarge Code = "too-large"
+	// NotFound: the thing named does not exist.
+	NotFound Code = "not-found"
+	// Conflict: the thing already exists, or exists with other content.
+	Conflict Code = "conflict"
+	// Stale: a conditional write lost a race (the caller's version is old).
+	Stale Code = "stale"
+	// Unauthenticated: no caller identity where one is required.
+	Unauthenticated Code = "unauthenticated"
+	// Forbidden: the caller is known but may not do this.
+	Forbidden Code = "forbidden"
+	// Unavailable: a dependency is down, throttling or timed out; retry later.
+	Unavailable Code = "unavailable"
+	// Internal: a bug or an unexpected state; details are logged, not shown.
+	Internal Code = "internal"
+)
+
+// FieldError names one input field that is wrong and says how to fix it.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Error is the one error type of the domain. Op names the operation that
+// failed ("agencies.put"), Message is safe to show to the caller, Fields lists
+// per-field problems for Invalid, and Err keeps the cause for the logs.
+type Error struct {
+	Op      string
+	Code    Code
+	Message string
+	Fields  []FieldError
+	Err     error
+}
+
+// Errorf builds an *Error with a formatted message safe to show to callers.
+func Errorf(op string, code Code, format string, args ...any) *Error {
+	return &Error{Op: op, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns err annotated with op and code, keeping err as the cause.
+// The message shown to callers is msg; err's text only reaches the logs.
+func Wrap(op string, code Code, msg string, err error) *Error {
+	return &Error{Op: op, Code: code, Message: msg, Err: err}
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.Op != "" {
+		b.WriteString(e.Op)
+		b.WriteString(": ")
+	}
+	b.WriteString(string(e.Code))
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	for _, f := range e.Fields {
+		fmt.Fprintf(&b, "; %s: %s", f.Field, f.Message)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorCode returns the code of the outermost *Error in err's chain. Context
+// deadlines count as Unavailable (the dependency did not answer in time);
+// anything else without a code is Internal.
+func ErrorCode(err error) Code {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) && e.Code != "" {
+		return e.Code
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return Unavailable
+	}
+	return Internal
+}
+
+// ErrorMessage returns the text that may be shown to a caller: the message of
+// the first *Error that has one, or a plain sentence for internal errors.
+// It never returns the text of an underlying SDK or system error.
+func ErrorMessage(err error) string {
+	code := ErrorCode(err)
+	for err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			break
+		}
+		if e.Message != "" {
+			return e.Message
+		}
+		err = e.Err
+	}
+	switch code {
+	case Unavailable:
+		return "A service the app depends on is unavailable; try again in a few minutes."
+	default:
+		return "Something went wrong on our side; the details are in the function's log."
+	}
+}
+
+// ErrorFields returns the field errors carried by err, if any.
+func ErrorFields(err error) []FieldError {
+	var e *Error
+	for errors.As(err, &e) {
+		if len(e.Fields) > 0 {
+			return e.Fields
+		}
+		err = e.Err
+	}
+	return nil
+}
+
+// Retryable reports whether an operation that failed with err may succeed if
+// tried again unchanged: the queue policy. Only unavailable dependencies and
+// unexpected internal failures are worth another delivery; bad input, missing
+// records and refused permissions are final.
+func Retryable(err error) bool {
+	switch ErrorCode(err) {
+	case Unavailable, Internal, Stale:
+		return true
+	}
+	return false
+}
+
+// fieldErrors collects field problems while validating input.
+type fieldErrors []FieldError
+
+func (fe *fieldErrors) add(field, format string, args ...any) {
+	*fe = append(*fe, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// err returns nil when nothing was added, else an Invalid *Error for op.
+func (fe fieldErrors) err(op, what string) error {
+	if len(fe) == 0 {
+		return nil
+	}
+	return &Error{Op: op, Code: Invalid, Message: what + " has " + plural(len(fe), "problem") + "; see fields.", Fields: fe}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

@@ -1,0 +1,62 @@
+package licensing
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+	"time"
+)
+
+// ServiceConfig holds what the Service needs. Stores are required; Now and
+// NewID default to the clock and random ids.
+type ServiceConfig struct {
+	Agencies AgencyStore
+	Runs     RunStore
+
+	// Admins are the central IT administrators: user principal names or
+	// object ids, compared without case.
+	Admins []string
+	// AllowAnonymous lets a request without any identity act as an admin.
+	// Only for a developer's own machine; configuration refuses it in Azure.
+	AllowAnonymous bool
+
+	Now   func() time.Time
+	NewID func() string
+}
+
+// Service applies the product's rules. Handlers and jobs call it; it calls
+// the stores, the directory and the mailer through interfaces.
+type Service struct {
+	cfg    ServiceConfig
+	admins map[string]bool
+}
+
+// NewService returns a Service using cfg.
+func NewService(cfg ServiceConfig) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.NewID == nil {
+		cfg.NewID = RandomID
+	}
+	admins := map[string]bool{}
+	for _, a := range cfg.Admins {
+		if a = strings.ToLower(strings.TrimSpace(a)); a != "" {
+			admins[a] = true
+		}
+	}
+	return &Service{cfg: cfg, admins: admins}
+}
+
+func (s *Service) now() time.Time { return s.cfg.Now() }
+func (s *Service) newID() string  { return s.cfg.NewID() }
+
+// RandomID returns 16 random bytes in hex: unguessable, and safe in table keys
+// and blob names.
+func RandomID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("licensing: no randomness: " + err.Error())
+	}
+	return hex.EncodeToString(b[:])
+}

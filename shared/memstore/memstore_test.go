@@ -1,0 +1,17 @@
+package memstore_test
+
+import (
+	"testing"
+
+	"github.com/shared-tenant/licensetrack/shared/licensing"
+	"github.com/shared-tenant/licensetrack/shared/memstore"
+	"github.com/shared-tenant/licensetrack/shared/storetest"
+)
+
+func TestAgencyStore(t *testing.T) {
+	storetest.TestAgencyStore(t, func(t *testing.T) licensing.AgencyStore { return memstore.New() })
+}
+
+func TestRunStore(t *testing.T) {
+	storetest.TestRunStore(t, func(t *testing.T) licensing.RunStore { return memstore.New() })
+}

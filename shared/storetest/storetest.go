@@ -1,0 +1,353 @@
+// Package storetest is the conformance suite of the domain's stores: every
+// implementation of licensing.AgencyStore and licensing.RunStore (the
+// in-memory one and the Table Storage one) runs the same tests, so that they
+// cannot drift apart.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/shared-tenant/licensetrack/shared/licensing"
+)
+
+// base is a fixed time with millisecond precision, which every store keeps.
+var base = time.Date(2026, 11, 23, 6, 30, 0, 123_000_000, time.UTC)
+
+// Agency returns a valid agency with id and a name that says n.
+func Agency(id string, n int) licensing.Agency {
+	return licensing.Agency{
+		ID:        id,
+		Name:      fmt.Sprintf("Department of %s, version %d", id, n),
+		Contacts:  []string{"licensing@" + lower(id) + ".example.gov"},
+		Delegates: []string{"pat.doe@" + lower(id) + ".example.gov"},
+		Attribution: licensing.AttributionRule{
+			Attribute: licensing.AttrDepartment,
+			Values:    []string{id, "Dept " + id},
+		},
+		DelegatedGroups: []licensing.DelegatedGroup{{Product: "VISIOCLIENT", GroupID: "6f1d2c3b-4a59-4e7f-8a1b-2c3d4e5f6a7b"}},
+		Updated:         base.Add(time.Duration(n) * time.Minute),
+		UpdatedBy:       "admin@example.gov",
+	}
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// agencyOpts compares agencies without their ETag (checked on its own) and
+// without telling nil from empty lists.
+var agencyOpts = cmp.Options{cmpopts.IgnoreFields(licensing.Agency{}, "ETag"), cmpopts.EquateEmpty()}
+
+// TestAgencyStore runs the agency conformance tests; newStore returns an
+// empty store for each.
+func TestAgencyStore(t *testing.T, newStore func(t *testing.T) licensing.AgencyStore) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, ctx context.Context, s licensing.AgencyStore)
+	}{
+		{"get missing is not found", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
+			_, err := s.GetAgency(ctx, "NOPE")
+			wantCode(t, "GetAgency", err, licensing.NotFound)
+		}},
+		{"create then get", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
+			want := Agency("DOA", 1)
+			stored, created := put(t, ctx, s, want, licensing.Precondition{})
+			if !created {
+				t.Errorf("PutAgency created = false, want true")
+			}
+			if stored.ETag == "" {
+				t.Errorf("PutAgency returned no ETag")
+			}
+			if diff := cmp.Diff(want, stored, agencyOpts); diff != "" {
+				t.Errorf("PutAgency returned (-want +got):\n%s", diff)
+			}
+			got := get(t, ctx, s, "DOA")
+			if diff := cmp.Diff(want, got, agencyOpts); diff != "" {
+				t.Errorf("GetAgency (-want +got):\n%s", diff)
+			}
+			if got.ETag != stored.ETag {
+				t.Errorf("GetAgency ETag = %q, PutAgency returned %q", got.ETag, stored.ETag)
+			}
+		}},
+		{"replace without precondition", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
+			first, _ := put(t, ctx, s, Agency("DOA", 1), licensing.Precondition{})
+			want := Agency("DOA", 2)
+			want.Delegates = nil
+			second, created := put(t, ctx, s, want, licensing.Precondition{})
+			if created {
+				t.Errorf("second PutAgency created = true, want false")
+			}
+			if second.ETag == first.ETag || second.ETag == "" {
+				t.Errorf("ETag after replace = %q, before %q: want a new one", second.ETag, first.ETag)
+			}
+			if diff := cmp.Diff(want, get(t, ctx, s, "DOA"), agencyOpts); diff != "" {
+				t.Errorf("GetAgency after replace (-want +got):\n%s", diff)
+			}
+		}},
+		{"create only on missing creates", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
+			_, created := put(t, ctx, s, Agency("DOA", 1), licensing.Precondition{IfNoneMatch: true})
+			if !created {
+				t.Errorf("PutAgency(IfNoneMatch) created = false, want true")
+			}
+		}},
+		{"create only on existing is stale and changes nothing", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
+			first, _ := put(t, ctx, s, Agency("DOA", 1), licensing.Precondition{})
+			_, _, err := s.PutAgency(ctx, Agency("DOA", 2), licensing.Precondition{IfNoneMatch: true})
+			wantCode(t, "PutAgency(IfNoneMatch)", err, licensing.Stale)
+			unchanged(t, ctx, s, first)
+		}},
+		{"If-Match with the current ETag replaces", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
+			first, _ := put(t, ctx, s, Agency("DOA", 1), licensing.Precondition{})
+			second, created := put(t, ctx, s, Agency("DOA", 2), licensing.Precondition{IfMatch: first.ETag})
+			if created {
+				t.Errorf("PutAgency(IfMatch) created = true, want false")
+			}
+			if diff := cmp.Diff(Agency("DOA", 2), second, agencyOpts); diff != "" {
+				t.Errorf("PutAgency(IfMatch) (-want +got):\n%s", diff)
+			}
+		}},
+		{"If-Match with an old ETag is stale and changes nothing", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
+			first, _ := put(t, ctx, s, Agency("DOA", 1), licensing.Precondition{})
+			second, _ := put(t, ctx, s, Agency("DOA", 2), licensing.Precondition{})
+			_, _, err := s.PutAgency(ctx, Agency("DOA", 3), licensing.Precondition{IfMatch: first.ETag})
+			wantCode(t, "PutAgency(old IfMatch)", err, licensing.Stale)
+			unchanged(t, ctx, s, second)
+		}},
+		{"If-Match on a missing agency is stale and creates nothing", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
+			for _, etag := range []string{"*", `W/"datetime'2026-01-01T00%3A00%3A00.0000000Z'"`} {
+				_, _, err := s.PutAgency(ctx, Agency("DOA", 1), licensing.Precondition{IfMatch: etag})
+				wantCode(t, "PutAgency(IfMatch "+etag+") on missing", err, licensing.Stale)
+			}
+			_, err := s.GetAgency(ctx, "DOA")
+			wantCode(t, "GetAgency after refused writes", err, licensing.NotFound)
+		}},
+		{"If-Match star on an existing agency replaces", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
+			put(t, ctx, s, Agency("DOA", 1), licensing.Precondition{})
+			_, created := put(t, ctx, s, Agency("DOA", 2), licensing.Precondition{IfMatch: "*"})
+			if created {
+				t.Errorf("PutAgency(IfMatch *) created = true, want false")
+			}
+			if diff := cmp.Diff(Agency("DOA", 2), get(t, ctx, s, "DOA"), agencyOpts); diff != "" {
+				t.Errorf("GetAgency (-want +got):\n%s", diff)
+			}
+		}},
+		{"both preconditions are invalid", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
+			_, _, err := s.PutAgency(ctx, Agency("DOA", 1), licensing.Precondition{IfMatch: "*", IfNoneMatch: true})
+			wantCode(t, "PutAgency(IfMatch and IfNoneMatch)", err, licensing.Invalid)
+		}},
+		{"list is ordered by id", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
+			got, err := s.ListAgencies(ctx)
+			if err != nil {
+				t.Fatalf("ListAgencies on an empty store: %v", err)
+			}
+			if len(got) != 0 {
+				t.Errorf("ListAgencies on an empty store = %d agencies, want none", len(got))
+			}
+			ids := []string{"WSU-ITS", "DOA", "DET", "A_1", "Z9"}
+			var want []licensing.Agency
+			for i, id := range ids {
+				put(t, ctx, s, Agency(id, i), licensing.Precondition{})
+			}
+			for _, id := range []string{"A_1", "DET", "DOA", "WSU-ITS", "Z9"} {
+				for i, x := range ids {
+					if x == id {
+						want = append(want, Agency(id, i))
+					}
+				}
+			}
+			got, err = s.ListAgencies(ctx)
+			if err != nil {
+				t.Fatalf("ListAgencies: %v", err)
+			}
+			if diff := cmp.Diff(want, got, agencyOpts); diff != "" {
+				t.Errorf("ListAgencies (-want +got):\n%s", diff)
+			}
+			for _, a := range got {
+				if a.ETag != get(t, ctx, s, a.ID).ETag {
+					t.Errorf("ListAgencies ETag of %s = %q, GetAgency says %q", a.ID, a.ETag, get(t, ctx, s, a.ID).ETag)
+				}
+			}
+		}},
+		{"hostile strings survive", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
+			want := Agency("O-BRIEN", 1)
+			want.Name = `O'Brien "Quoted" Agency #1 / Ünïcödé 🚀 <b>&amp;</b> ''`
+			want.Attribution.Values = []string{`it's`, `a''b`, `x' or RowKey ne 'y`, "日本語", `back\slash`}
+			want.UpdatedBy = `o'brien@example.gov`
+			put(t, ctx, s, want, licensing.Precondition{})
+			if diff := cmp.Diff(want, get(t, ctx, s, "O-BRIEN"), agencyOpts); diff != "" {
+				t.Errorf("GetAgency (-want +got):\n%s", diff)
+			}
+			list, err := s.ListAgencies(ctx)
+			if err != nil {
+				t.Fatalf("ListAgencies: %v", err)
+			}
+			if diff := cmp.Diff([]licensing.Agency{want}, list, agencyOpts); diff != "" {
+				t.Errorf("ListAgencies (-want +got):\n%s", diff)
+			}
+		}},
+		{"cancelled context is unavailable", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
+			ctx, cancel := context.WithCancel(ctx)
+			cancel()
+			_, err := s.GetAgency(ctx, "DOA")
+			wantCode(t, "GetAgency with a cancelled context", err, licensing.Unavailable)
+			_, _, err = s.PutAgency(ctx, Agency("DOA", 1), licensing.Precondition{})
+			wantCode(t, "PutAgency with a cancelled context", err, licensing.Unavailable)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			tt.run(t, ctx, newStore(t))
+		})
+	}
+}
+
+func put(t *testing.T, ctx context.Context, s licensing.AgencyStore, a licensing.Agency, pre licensing.Precondition) (licensing.Agency, bool) {
+	t.Helper()
+	stored, created, err := s.PutAgency(ctx, a, pre)
+	if err != nil {
+		t.Fatalf("PutAgency(%s, %+v): %v", a.ID, pre, err)
+	}
+	return stored, created
+}
+
+func get(t *testing.T, ctx context.Context, s licensing.AgencyStore, id string) licensing.Agency {
+	t.Helper()
+	a, err := s.GetAgency(ctx, id)
+	if err != nil {
+		t.Fatalf("GetAgency(%s): %v", id, err)
+	}
+	return a
+}
+
+// unchanged checks that the stored agency is still want, ETag included.
+func unchanged(t *testing.T, ctx context.Context, s licensing.AgencyStore, want licensing.Agency) {
+	t.Helper()
+	got := get(t, ctx, s, want.ID)
+	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("stored agency changed by a refused write (-want +got):\n%s", diff)
+	}
+}
+
+func wantCode(t *testing.T, what string, err error, want licensing.Code) {
+	t.Helper()
+	if got := licensing.ErrorCode(err); got != want {
+		t.Errorf("%s: code %q (%v), want %q", what, got, err, want)
+	}
+}
+
+// Run returns a run record of function started at base plus minutes.
+func Run(id, function string, minutes int) licensing.Run {
+	return licensing.Run{
+		ID:       id,
+		Function: function,
+		Trigger:  "timer",
+		Started:  base.Add(time.Duration(minutes) * time.Minute),
+		Outcome:  licensing.RunRunning,
+		Counts:   map[string]int{},
+	}
+}
+
+// TestRunStore runs the run-record conformance tests; newStore returns an
+// empty store for each.
+func TestRunStore(t *testing.T, newStore func(t *testing.T) licensing.RunStore) {
+	ended := base.Add(90 * time.Minute)
+	finished := Run("r2", "PayrollReport", 2)
+	finished.Ended = &ended
+	finished.Outcome = licensing.RunSucceeded
+	finished.Message = `sent 12 reports; "it's" done`
+	finished.Counts = map[string]int{"agencies": 12, "mails": 13}
+
+	runs := []licensing.Run{
+		Run("r1", "PayrollReport", 1),
+		Run("r3", "UsageAudit", 3),
+		Run("r4", "It's \"quoted\"", 4),
+		Run("r0", "UsageAudit", 0),
+		finished,
+		Run("r5b", "ProvisionGroups", 5),
+		Run("r5a", "ProvisionGroups", 5),
+	}
+	ids := func(rs []licensing.Run) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		filter  licensing.RunFilter
+		wantIDs []string
+	}{
+		{"all, newest first, ties by id", licensing.RunFilter{}, []string{"r5a", "r5b", "r4", "r3", "r2", "r1", "r0"}},
+		{"limit", licensing.RunFilter{Limit: 3}, []string{"r5a", "r5b", "r4"}},
+		{"limit above count", licensing.RunFilter{Limit: 100}, []string{"r5a", "r5b", "r4", "r3", "r2", "r1", "r0"}},
+		{"function", licensing.RunFilter{Function: "UsageAudit"}, []string{"r3", "r0"}},
+		{"function with quotes", licensing.RunFilter{Function: "It's \"quoted\""}, []string{"r4"}},
+		{"function that would break an unescaped filter", licensing.RunFilter{Function: "x' or Function ne 'x"}, nil},
+		{"unknown function", licensing.RunFilter{Function: "Nope"}, nil},
+		{"since is inclusive", licensing.RunFilter{Since: base.Add(3 * time.Minute)}, []string{"r5a", "r5b", "r4", "r3"}},
+		{"since just after a start", licensing.RunFilter{Since: base.Add(3*time.Minute + time.Nanosecond)}, []string{"r5a", "r5b", "r4"}},
+		{"since before everything", licensing.RunFilter{Since: base.Add(-time.Hour)}, []string{"r5a", "r5b", "r4", "r3", "r2", "r1", "r0"}},
+		{"since after everything", licensing.RunFilter{Since: base.Add(time.Hour)}, nil},
+		{"function, since and limit", licensing.RunFilter{Function: "ProvisionGroups", Since: base, Limit: 1}, []string{"r5a"}},
+	}
+
+	t.Run("listing", func(t *testing.T) {
+		ctx := context.Background()
+		s := newStore(t)
+		got, err := s.ListRuns(ctx, licensing.RunFilter{})
+		if err != nil || len(got) != 0 {
+			t.Fatalf("ListRuns on an empty store = %v, %v; want nothing", ids(got), err)
+		}
+		for _, r := range runs {
+			if err := s.PutRun(ctx, r); err != nil {
+				t.Fatalf("PutRun(%s): %v", r.ID, err)
+			}
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				got, err := s.ListRuns(ctx, tt.filter)
+				if err != nil {
+					t.Fatalf("ListRuns(%+v): %v", tt.filter, err)
+				}
+				if diff := cmp.Diff(tt.wantIDs, ids(got), cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("ListRuns(%+v) ids (-want +got):\n%s", tt.filter, diff)
+				}
+			})
+		}
+	})
+
+	t.Run("records round trip and a rewrite replaces", func(t *testing.T) {
+		ctx := context.Background()
+		s := newStore(t)
+		started := Run("r2", "PayrollReport", 2)
+		if err := s.PutRun(ctx, started); err != nil {
+			t.Fatalf("PutRun(started): %v", err)
+		}
+		if err := s.PutRun(ctx, finished); err != nil {
+			t.Fatalf("PutRun(finished): %v", err)
+		}
+		got, err := s.ListRuns(ctx, licensing.RunFilter{})
+		if err != nil {
+			t.Fatalf("ListRuns: %v", err)
+		}
+		if diff := cmp.Diff([]licensing.Run{finished}, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("ListRuns after two writes of one run (-want +got):\n%s", diff)
+		}
+	})
+}

@@ -1,0 +1,316 @@
+package tablestore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/shared-tenant/licensetrack/shared/azerr"
+	"github.com/shared-tenant/licensetrack/shared/licensing"
+)
+
+// Row keys in an agency's partition.
+const (
+	configRow     = "config"
+	historyPrefix = "history-"
+	// historyEnd is the first row key after every history row ('.' follows
+	// '-').
+	historyEnd = "history."
+)
+
+// Audit actions.
+const (
+	ActionCreated  = "created"
+	ActionReplaced = "replaced"
+)
+
+// AgencyChange is one entry of an agency's audit trail: the configuration as
+// written, by whom, when, and whether it created or replaced the agency.
+type AgencyChange struct {
+	Agency licensing.Agency
+	Action string
+	Who    string
+	When   time.Time
+}
+
+// GetAgency returns the agency with id, or NotFound.
+func (s *Store) GetAgency(ctx context.Context, id string) (licensing.Agency, error) {
+	const op = "tablestore.getAgency"
+	if err := checkKey(op, "The agency id", id); err != nil {
+		return licensing.Agency{}, err
+	}
+	resp, err := s.agencies.GetEntity(ctx, id, configRow, nil)
+	if err != nil {
+		return licensing.Agency{}, azerr.Translate(op, "agency "+id, err)
+	}
+	props, err := decodeEntity(resp.Value)
+	if err != nil {
+		return licensing.Agency{}, internal(op, err)
+	}
+	a, err := agencyFromEntity(props)
+	if err != nil {
+		return licensing.Agency{}, internal(op, err)
+	}
+	a.ETag = string(resp.ETag)
+	return a, nil
+}
+
+// ListAgencies returns every agency ordered by id.
+func (s *Store) ListAgencies(ctx context.Context) ([]licensing.Agency, error) {
+	const op = "tablestore.listAgencies"
+	filter := "RowKey eq " + quote(configRow)
+	pager := s.agencies.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
+	var out []licensing.Agency
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, azerr.Translate(op, "the agency list", err)
+		}
+		for _, e := range page.Entities {
+			props, err := decodeEntity(e)
+			if err != nil {
+				return nil, internal(op, err)
+			}
+			a, err := agencyFromEntity(props)
+			if err != nil {
+				return nil, internal(op, err)
+			}
+			a.ETag = etagOf(props)
+			out = append(out, a)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// PutAgency creates or replaces a, writing an audit row in the same
+// transaction. With pre.IfNoneMatch it only creates (an existing agency is
+// Stale); with pre.IfMatch ("*" or an ETag) it only replaces the agency
+// with that ETag (a different or missing one is Stale); with neither it
+// creates or replaces, and a concurrent writer is never silently
+// overwritten: the write is conditional on what was read, retried once,
+// and Stale if it loses twice. It returns the stored agency with its new
+// ETag.
+func (s *Store) PutAgency(ctx context.Context, a licensing.Agency, pre licensing.Precondition) (licensing.Agency, bool, error) {
+	const op = "tablestore.putAgency"
+	if err := checkKey(op, "The agency id", a.ID); err != nil {
+		return licensing.Agency{}, false, err
+	}
+	what := "agency " + a.ID
+	var created bool
+	switch {
+	case pre.IfNoneMatch && pre.IfMatch != "":
+		return licensing.Agency{}, false, licensing.Errorf(op, licensing.Invalid, "If-Match and If-None-Match cannot be used together.")
+	case pre.IfNoneMatch:
+		err := s.writeAgency(ctx, op, a, nil)
+		if azerr.Classify(err) == licensing.Conflict {
+			return licensing.Agency{}, false, stale(op, what, err)
+		}
+		if err != nil {
+			return licensing.Agency{}, false, err
+		}
+		created = true
+	case pre.IfMatch != "":
+		etag := azcore.ETag(pre.IfMatch)
+		err := s.writeAgency(ctx, op, a, &etag)
+		if c := azerr.Classify(err); c == licensing.NotFound || c == licensing.Stale {
+			return licensing.Agency{}, false, stale(op, what, err)
+		}
+		if err != nil {
+			return licensing.Agency{}, false, err
+		}
+	default:
+		var err error
+		created, err = s.upsertAgency(ctx, op, a)
+		if err != nil {
+			return licensing.Agency{}, false, err
+		}
+	}
+	stored, err := s.GetAgency(ctx, a.ID)
+	if err != nil {
+		return licensing.Agency{}, false, err
+	}
+	return stored, created, nil
+}
+
+// upsertAgency creates or replaces a without a caller's precondition, but
+// conditionally on what it read: a create is an Add (a racing create makes
+// it Conflict), a replace is an UpdateReplace with the read ETag (a racing
+// write makes it Stale). Either is retried once from a fresh read.
+func (s *Store) upsertAgency(ctx context.Context, op string, a licensing.Agency) (created bool, err error) {
+	for attempt := 0; attempt < 2; attempt++ {
+		resp, gerr := s.agencies.GetEntity(ctx, a.ID, configRow, nil)
+		switch azerr.Classify(gerr) {
+		case "":
+			etag := resp.ETag
+			err = s.writeAgency(ctx, op, a, &etag)
+			if c := azerr.Classify(err); c == licensing.Stale || c == licensing.NotFound {
+				continue
+			}
+			return false, err
+		case licensing.NotFound:
+			err = s.writeAgency(ctx, op, a, nil)
+			if azerr.Classify(err) == licensing.Conflict {
+				continue
+			}
+			return err == nil, err
+		default:
+			return false, azerr.Translate(op, "agency "+a.ID, gerr)
+		}
+	}
+	return false, stale(op, "agency "+a.ID, err)
+}
+
+// writeAgency writes a's configuration row and an audit row in one
+// transaction: an Add when ifMatch is nil, else an UpdateReplace on ifMatch.
+func (s *Store) writeAgency(ctx context.Context, op string, a licensing.Agency, ifMatch *azcore.ETag) error {
+	action, kind := ActionCreated, aztables.TransactionTypeAdd
+	if ifMatch != nil {
+		action, kind = ActionReplaced, aztables.TransactionTypeUpdateReplace
+	}
+	config, err := json.Marshal(agencyEntity(a))
+	if err != nil {
+		return internal(op, err)
+	}
+	history, err := s.historyEntity(a, action)
+	if err != nil {
+		return internal(op, err)
+	}
+	return Transact(ctx, s.agencies, op, "agency "+a.ID, []aztables.TransactionAction{
+		{ActionType: kind, Entity: config, IfMatch: ifMatch},
+		{ActionType: aztables.TransactionTypeAdd, Entity: history},
+	})
+}
+
+func stale(op, what string, err error) error {
+	return licensing.Wrap(op, licensing.Stale, azerr.Message(licensing.Stale, what), err)
+}
+
+// agencyEntity returns the configuration row of a.
+func agencyEntity(a licensing.Agency) map[string]any {
+	props := map[string]any{
+		"PartitionKey": a.ID,
+		"RowKey":       configRow,
+		"UpdatedBy":    a.UpdatedBy,
+	}
+	setLong(props, "Name", a.Name)
+	setLong(props, "Contacts", mustJSON(a.Contacts))
+	setLong(props, "Delegates", mustJSON(a.Delegates))
+	setLong(props, "Attribution", mustJSON(a.Attribution))
+	setLong(props, "DelegatedGroups", mustJSON(a.DelegatedGroups))
+	setTime(props, "Updated", a.Updated)
+	return props
+}
+
+// agencyFromEntity reads a configuration row.
+func agencyFromEntity(props map[string]any) (licensing.Agency, error) {
+	a := licensing.Agency{
+		ID:        getString(props, "PartitionKey"),
+		Name:      getLong(props, "Name"),
+		UpdatedBy: getString(props, "UpdatedBy"),
+	}
+	var err error
+	if a.Updated, err = getTime(props, "Updated"); err != nil {
+		return a, err
+	}
+	for _, f := range []struct {
+		name string
+		dst  any
+	}{
+		{"Contacts", &a.Contacts},
+		{"Delegates", &a.Delegates},
+		{"Attribution", &a.Attribution},
+		{"DelegatedGroups", &a.DelegatedGroups},
+	} {
+		s := getLong(props, f.name)
+		if s == "" {
+			continue
+		}
+		if err := json.Unmarshal([]byte(s), f.dst); err != nil {
+			return a, errors.New("agency " + a.ID + " property " + f.name + ": " + err.Error())
+		}
+	}
+	return a, nil
+}
+
+// historyEntity returns a new audit row for writing a.
+func (s *Store) historyEntity(a licensing.Agency, action string) ([]byte, error) {
+	when := a.Updated
+	if !inRange(when) {
+		when = s.now()
+	}
+	full, err := json.Marshal(a)
+	if err != nil {
+		return nil, err
+	}
+	props := map[string]any{
+		"PartitionKey": a.ID,
+		"RowKey":       historyPrefix + invertedTime(when) + "-" + randomSuffix(),
+		"Action":       action,
+		"Who":          a.UpdatedBy,
+	}
+	setLong(props, "Agency", string(full))
+	setTime(props, "When", when)
+	return json.Marshal(props)
+}
+
+// AgencyHistory returns the audit trail of agency id, newest first, at most
+// limit entries (all when limit is 0 or less). An agency never written has
+// an empty trail.
+func (s *Store) AgencyHistory(ctx context.Context, id string, limit int) ([]AgencyChange, error) {
+	const op = "tablestore.agencyHistory"
+	if err := checkKey(op, "The agency id", id); err != nil {
+		return nil, err
+	}
+	filter := "PartitionKey eq " + quote(id) + " and RowKey ge " + quote(historyPrefix) + " and RowKey lt " + quote(historyEnd)
+	pager := s.agencies.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Top: pageSize(limit)})
+	var out []AgencyChange
+	for pager.More() && (limit <= 0 || len(out) < limit) {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, azerr.Translate(op, "the history of agency "+id, err)
+		}
+		for _, e := range page.Entities {
+			props, err := decodeEntity(e)
+			if err != nil {
+				return nil, internal(op, err)
+			}
+			c := AgencyChange{Action: getString(props, "Action"), Who: getString(props, "Who")}
+			if c.When, err = getTime(props, "When"); err != nil {
+				return nil, internal(op, err)
+			}
+			if err := json.Unmarshal([]byte(getLong(props, "Agency")), &c.Agency); err != nil {
+				return nil, internal(op, err)
+			}
+			out = append(out, c)
+			if limit > 0 && len(out) == limit {
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// pageSize returns the $top for a listing that needs limit rows (0: all).
+func pageSize(limit int) *int32 {
+	if limit <= 0 || limit >= 1000 {
+		return nil
+	}
+	n := int32(limit)
+	return &n
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only plain strings and structs of strings are marshalled here.
+		panic("tablestore: " + err.Error())
+	}
+	return strings.TrimSpace(string(b))
+}

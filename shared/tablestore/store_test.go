@@ -1,0 +1,29 @@
+package tablestore
+
+import (
+	"context"
+	"testing"
+
+	"github.com/shared-tenant/licensetrack/shared/azuritetest"
+	"github.com/shared-tenant/licensetrack/shared/licensing"
+	"github.com/shared-tenant/licensetrack/shared/storetest"
+)
+
+// newStore returns a Store on fresh tables in Azurite, deleted after the test.
+func newStore(t *testing.T) *Store {
+	t.Helper()
+	svc := azuritetest.TableService(t)
+	s := New(svc, Options{TablePrefix: azuritetest.Name(t, "ts")})
+	if err := s.Init(context.Background()); err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	return s
+}
+
+func TestAgencyStoreConformance(t *testing.T) {
+	storetest.TestAgencyStore(t, func(t *testing.T) licensing.AgencyStore { return newStore(t) })
+}
+
+func TestRunStoreConformance(t *testing.T) {
+	storetest.TestRunStore(t, func(t *testing.T) licensing.RunStore { return newStore(t) })
+}

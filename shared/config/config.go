@@ -1,0 +1,193 @@
+// Package config reads the app's settings from the environment once, at
+// start-up, into a typed and validated Config. Nothing else in the app reads
+// the environment. A missing or bad setting stops start-up with one error
+// that names every problem, so an administrator fixes them in one pass.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/shared-tenant/licensetrack/shared/storageaccount"
+)
+
+// Key describes one setting.
+type Key struct {
+	Name string
+	// Owner is "app" for settings the app reads, "host" for settings only
+	// the Functions host reads, and "platform" for settings the host sets
+	// itself (these stay out of local.settings.json).
+	Owner string
+	// Default applies when the setting is absent; "" means none.
+	Default string
+	// Description says what it is for; the README's table repeats it.
+	Description string
+}
+
+// The settings, in the order the README lists them.
+var Keys = []Key{
+	{Name: "FUNCTIONS_WORKER_RUNTIME", Owner: "host", Default: "custom", Description: "Always `custom`: the host runs this app as a custom handler."},
+	{Name: "FUNCTIONS_CUSTOMHANDLER_PORT", Owner: "platform", Description: "Port the handler listens on; the Functions host sets it. Set it yourself only to run the binary by hand."},
+	{Name: "AzureWebJobsStorage", Owner: "app", Description: "Storage account connection string, or `UseDevelopmentStorage=true` for Azurite. Leave empty when using the identity-based settings below."},
+	{Name: "AzureWebJobsStorage__accountName", Owner: "app", Description: "Storage account name for an identity-based connection (managed identity; no keys)."},
+	{Name: "AzureWebJobsStorage__clientId", Owner: "app", Description: "Client id of the user-assigned managed identity for the identity-based connection; empty for the system-assigned one."},
+	{Name: "AzureWebJobsStorage__credential", Owner: "app", Description: "`managedidentity` with the identity-based connection (what the host expects); anything else is refused."},
+	{Name: "ADMINS", Owner: "app", Description: "Central IT administrators: user principal names or object ids, comma-separated."},
+	{Name: "AUTH_ALLOW_ANONYMOUS", Owner: "app", Default: "false", Description: "`true` lets requests without an App Service identity act as an admin. Local development only: refused when running in Azure."},
+	{Name: "LOG_LEVEL", Owner: "app", Default: "info", Description: "`debug`, `info`, `warn` or `error`: what the handler writes to standard output (invocation logs go to the host either way)."},
+}
+
+// azureMarker is set by App Service and the Functions host in Azure; the app
+// reads it only to refuse settings meant for a developer's machine.
+const azureMarker = "WEBSITE_INSTANCE_ID"
+
+// Storage says how to reach the storage account.
+type Storage struct {
+	// Account is set when a connection string was given.
+	Account *storageaccount.Account
+	// AccountName and ClientID are set for an identity-based connection.
+	AccountName string
+	ClientID    string
+}
+
+// Config is every setting, typed.
+type Config struct {
+	// Port is FUNCTIONS_CUSTOMHANDLER_PORT, 0 when unset (only serving needs it).
+	Port           int
+	Storage        Storage
+	Admins         []string
+	AllowAnonymous bool
+	LogLevel       slog.Level
+	// InAzure is true when the process runs in App Service / Functions.
+	InAzure bool
+}
+
+// Error lists every problem found in the settings.
+type Error struct{ Problems []string }
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("configuration has %d problem(s); fix them in the app settings (local.settings.json locally):\n  - %s",
+		len(e.Problems), strings.Join(e.Problems, "\n  - "))
+}
+
+// Load reads every setting through getenv (os.LookupEnv in main) and
+// validates them all, returning an *Error that lists each problem.
+func Load(getenv func(string) (string, bool)) (Config, error) {
+	var cfg Config
+	var problems []string
+	bad := func(key, format string, args ...any) {
+		problems = append(problems, key+": "+fmt.Sprintf(format, args...))
+	}
+	get := func(name string) string {
+		v, ok := getenv(name)
+		if !ok {
+			for _, k := range Keys {
+				if k.Name == name {
+					return k.Default
+				}
+			}
+		}
+		return strings.TrimSpace(v)
+	}
+
+	_, cfg.InAzure = getenv(azureMarker)
+
+	if p := get("FUNCTIONS_CUSTOMHANDLER_PORT"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			bad("FUNCTIONS_CUSTOMHANDLER_PORT", "%q is not a port number (1-65535)", p)
+		}
+		cfg.Port = n
+	}
+
+	conn := get("AzureWebJobsStorage")
+	name := get("AzureWebJobsStorage__accountName")
+	switch {
+	case conn != "" && name != "":
+		bad("AzureWebJobsStorage", "set either the connection string or AzureWebJobsStorage__accountName, not both")
+	case conn != "":
+		acct, err := storageaccount.Parse(conn)
+		if err != nil {
+			bad("AzureWebJobsStorage", "%v", err)
+		} else {
+			cfg.Storage.Account = &acct
+		}
+	case name != "":
+		if !validAccountName(name) {
+			bad("AzureWebJobsStorage__accountName", "%q is not a storage account name (3-24 lower-case letters and digits)", name)
+		}
+		cfg.Storage.AccountName = name
+		cfg.Storage.ClientID = get("AzureWebJobsStorage__clientId")
+		if c := get("AzureWebJobsStorage__credential"); c != "" && !strings.EqualFold(c, "managedidentity") {
+			bad("AzureWebJobsStorage__credential", "%q is not supported; use managedidentity", c)
+		}
+	default:
+		bad("AzureWebJobsStorage", "is not set: give a connection string, UseDevelopmentStorage=true for Azurite, or AzureWebJobsStorage__accountName for a managed identity")
+	}
+
+	rawAdmins := get("ADMINS")
+	for _, a := range strings.Split(rawAdmins, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if strings.ContainsAny(a, " \t;") {
+			bad("ADMINS", "%q is not a user principal name or object id; separate entries with commas", a)
+			continue
+		}
+		cfg.Admins = append(cfg.Admins, strings.ToLower(a))
+	}
+
+	anon, err := parseBool(get("AUTH_ALLOW_ANONYMOUS"))
+	if err != nil {
+		bad("AUTH_ALLOW_ANONYMOUS", "%v", err)
+	}
+	cfg.AllowAnonymous = anon
+	if anon && cfg.InAzure {
+		bad("AUTH_ALLOW_ANONYMOUS", "must not be true in Azure: every caller would be an administrator")
+	}
+	if strings.Trim(rawAdmins, ", ") == "" && !cfg.AllowAnonymous {
+		bad("ADMINS", "is empty: list at least one central IT administrator (user principal name or object id)")
+	}
+
+	switch lvl := strings.ToLower(get("LOG_LEVEL")); lvl {
+	case "debug":
+		cfg.LogLevel = slog.LevelDebug
+	case "info", "":
+		cfg.LogLevel = slog.LevelInfo
+	case "warn", "warning":
+		cfg.LogLevel = slog.LevelWarn
+	case "error":
+		cfg.LogLevel = slog.LevelError
+	default:
+		bad("LOG_LEVEL", "%q is not one of debug, info, warn, error", lvl)
+	}
+
+	if len(problems) > 0 {
+		return cfg, &Error{Problems: problems}
+	}
+	return cfg, nil
+}
+
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "", "false", "0", "no":
+		return false, nil
+	case "true", "1", "yes":
+		return true, nil
+	}
+	return false, fmt.Errorf("%q is not true or false", s)
+}
+
+func validAccountName(s string) bool {
+	if len(s) < 3 || len(s) > 24 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,230 @@
+package config
+
+import (
+	"encoding/json"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// env turns a map into the getenv Load takes.
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+}
+
+func sampleValues(t *testing.T) map[string]string {
+	t.Helper()
+	raw, err := os.ReadFile("../../local.settings.sample.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		IsEncrypted bool
+		Values      map[string]string
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		t.Fatalf("local.settings.sample.json: %v", err)
+	}
+	return f.Values
+}
+
+// TestSampleListsEveryKey keeps local.settings.sample.json and Keys in step:
+// every setting the app or host reads is in the sample, nothing unknown is.
+func TestSampleListsEveryKey(t *testing.T) {
+	values := sampleValues(t)
+	var want, got []string
+	for _, k := range Keys {
+		if k.Owner != "platform" {
+			want = append(want, k.Name)
+		}
+	}
+	for k := range values {
+		got = append(got, k)
+	}
+	sort.Strings(want)
+	sort.Strings(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("sample keys differ from config.Keys (-Keys +sample):\n%s", diff)
+	}
+}
+
+// TestReadmeListsEveryKey keeps the README's configuration table complete.
+func TestReadmeListsEveryKey(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range Keys {
+		if !strings.Contains(string(raw), "`"+k.Name+"`") {
+			t.Errorf("README.md does not document `%s`", k.Name)
+		}
+	}
+}
+
+func TestSampleLoads(t *testing.T) {
+	cfg, err := Load(env(sampleValues(t)))
+	if err != nil {
+		t.Fatalf("the sample settings must work as they are: %v", err)
+	}
+	if cfg.Storage.Account == nil {
+		t.Fatal("the sample's UseDevelopmentStorage=true gave no storage account")
+	}
+	if cfg.InAzure || cfg.AllowAnonymous || cfg.Port != 0 {
+		t.Errorf("unexpected: InAzure=%v AllowAnonymous=%v Port=%d", cfg.InAzure, cfg.AllowAnonymous, cfg.Port)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	base := map[string]string{
+		"AzureWebJobsStorage": "UseDevelopmentStorage=true",
+		"ADMINS":              "Admin@Central.example.gov, 0f1e2d3c-aaaa-bbbb-cccc-000000000001",
+	}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i+1] == "<unset>" {
+				delete(m, kv[i])
+				continue
+			}
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	tests := []struct {
+		name     string
+		env      map[string]string
+		check    func(t *testing.T, c Config)
+		problems []string // substrings, one per expected problem, in order
+	}{
+		{
+			name: "defaults",
+			env:  with(),
+			check: func(t *testing.T, c Config) {
+				if diff := cmp.Diff([]string{"admin@central.example.gov", "0f1e2d3c-aaaa-bbbb-cccc-000000000001"}, c.Admins); diff != "" {
+					t.Errorf("admins (-want +got):\n%s", diff)
+				}
+				if c.LogLevel != slog.LevelInfo || c.Port != 0 || c.AllowAnonymous {
+					t.Errorf("defaults wrong: %+v", c)
+				}
+			},
+		},
+		{
+			name: "port and level",
+			env:  with("FUNCTIONS_CUSTOMHANDLER_PORT", "7071", "LOG_LEVEL", "DEBUG"),
+			check: func(t *testing.T, c Config) {
+				if c.Port != 7071 || c.LogLevel != slog.LevelDebug {
+					t.Errorf("got port %d level %v", c.Port, c.LogLevel)
+				}
+			},
+		},
+		{
+			name: "identity-based storage",
+			env:  with("AzureWebJobsStorage", "<unset>", "AzureWebJobsStorage__accountName", "stlicensing01", "AzureWebJobsStorage__clientId", "11111111-2222-3333-4444-555555555555", "AzureWebJobsStorage__credential", "managedidentity"),
+			check: func(t *testing.T, c Config) {
+				if c.Storage.Account != nil || c.Storage.AccountName != "stlicensing01" || c.Storage.ClientID != "11111111-2222-3333-4444-555555555555" {
+					t.Errorf("got %+v", c.Storage)
+				}
+			},
+		},
+		{
+			name: "empty connection string counts as unset",
+			env:  with("AzureWebJobsStorage", "", "AzureWebJobsStorage__accountName", "stlicensing01"),
+			check: func(t *testing.T, c Config) {
+				if c.Storage.AccountName != "stlicensing01" {
+					t.Errorf("got %+v", c.Storage)
+				}
+			},
+		},
+		{
+			name: "anonymous locally needs no admins",
+			env:  with("ADMINS", "", "AUTH_ALLOW_ANONYMOUS", "true"),
+			check: func(t *testing.T, c Config) {
+				if !c.AllowAnonymous {
+					t.Error("AllowAnonymous not set")
+				}
+			},
+		},
+		{
+			name: "every problem at once",
+			env: map[string]string{
+				"FUNCTIONS_CUSTOMHANDLER_PORT": "http",
+				"AUTH_ALLOW_ANONYMOUS":         "sometimes",
+				"LOG_LEVEL":                    "loud",
+			},
+			problems: []string{
+				"FUNCTIONS_CUSTOMHANDLER_PORT: \"http\" is not a port number",
+				"AzureWebJobsStorage: is not set",
+				"AUTH_ALLOW_ANONYMOUS: \"sometimes\" is not true or false",
+				"ADMINS: is empty",
+				"LOG_LEVEL: \"loud\" is not one of",
+			},
+		},
+		{
+			name:     "both storage forms",
+			env:      with("AzureWebJobsStorage__accountName", "stlicensing01"),
+			problems: []string{"set either the connection string or AzureWebJobsStorage__accountName"},
+		},
+		{
+			name:     "bad connection string",
+			env:      with("AzureWebJobsStorage", "AccountName=x"),
+			problems: []string{"AzureWebJobsStorage: "},
+		},
+		{
+			name:     "bad account name and credential",
+			env:      with("AzureWebJobsStorage", "<unset>", "AzureWebJobsStorage__accountName", "My_Account", "AzureWebJobsStorage__credential", "secret"),
+			problems: []string{"AzureWebJobsStorage__accountName: \"My_Account\"", "AzureWebJobsStorage__credential: \"secret\""},
+		},
+		{
+			name:     "anonymous refused in Azure",
+			env:      with("AUTH_ALLOW_ANONYMOUS", "true", "WEBSITE_INSTANCE_ID", "abc"),
+			problems: []string{"AUTH_ALLOW_ANONYMOUS: must not be true in Azure"},
+		},
+		{
+			name:     "admins with spaces",
+			env:      with("ADMINS", "a@b.gov; c@d.gov"),
+			problems: []string{"ADMINS: \"a@b.gov; c@d.gov\""},
+		},
+		{
+			name:     "port out of range",
+			env:      with("FUNCTIONS_CUSTOMHANDLER_PORT", "70000"),
+			problems: []string{"FUNCTIONS_CUSTOMHANDLER_PORT"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Load(env(tt.env))
+			if len(tt.problems) == 0 {
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				tt.check(t, cfg)
+				return
+			}
+			cerr, ok := err.(*Error)
+			if !ok {
+				t.Fatalf("Load error = %v (%T), want *config.Error", err, err)
+			}
+			if len(cerr.Problems) != len(tt.problems) {
+				t.Fatalf("got %d problems, want %d:\n%v", len(cerr.Problems), len(tt.problems), err)
+			}
+			for i, want := range tt.problems {
+				if !strings.Contains(cerr.Problems[i], want) {
+					t.Errorf("problem %d = %q, want it to contain %q", i, cerr.Problems[i], want)
+				}
+			}
+			if strings.Contains(err.Error(), "Eby8vdM02x") {
+				t.Error("the error must never show an account key")
+			}
+		})
+	}
+}

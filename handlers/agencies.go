@@ -1,0 +1,157 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/shared-tenant/licensetrack/shared/licensing"
+)
+
+// maxAgencyBytes bounds an agency document: far above any real one.
+const maxAgencyBytes = 256 << 10
+
+// agencies serves GET /api/agencies, GET /api/agencies/{id} and
+// PUT /api/agencies/{id}.
+func (s *Server) agencies(ctx context.Context, r *Request) (*Response, error) {
+	id := strings.TrimSpace(r.Params["id"])
+	switch {
+	case r.Method == http.MethodGet && id == "":
+		list, err := s.svc.ListAgencies(ctx, r.Caller)
+		if err != nil {
+			return nil, err
+		}
+		if list == nil {
+			list = []licensing.Agency{}
+		}
+		return &Response{Status: http.StatusOK, Body: map[string]any{"agencies": list, "count": len(list)}}, nil
+	case r.Method == http.MethodGet:
+		a, err := s.svc.GetAgency(ctx, r.Caller, id)
+		if err != nil {
+			return nil, err
+		}
+		return &Response{Status: http.StatusOK, Headers: map[string]string{"ETag": a.ETag}, Body: a}, nil
+	case r.Method == http.MethodPut && id != "":
+		a, err := decodeJSON[licensing.Agency](r, "agency", maxAgencyBytes)
+		if err != nil {
+			return nil, err
+		}
+		pre, err := precondition(r)
+		if err != nil {
+			return nil, err
+		}
+		stored, created, err := s.svc.PutAgency(ctx, r.Caller, id, a, pre)
+		if err != nil {
+			return nil, err
+		}
+		status := http.StatusOK
+		headers := map[string]string{"ETag": stored.ETag}
+		if created {
+			status = http.StatusCreated
+			headers["Location"] = "/api/agencies/" + stored.ID
+		}
+		r.Log.Info("agency saved", "agency", stored.ID, "created", created)
+		return &Response{Status: status, Headers: headers, Body: stored}, nil
+	case r.Method == http.MethodPut:
+		return nil, licensing.Errorf("agencies", licensing.Invalid, "PUT needs the agency id in the URL: PUT /api/agencies/{id}.")
+	}
+	return methodNotAllowed(r.Method, "GET, PUT"), nil
+}
+
+// methodNotAllowed answers 405 with the methods the route takes. The host
+// routes only the methods a function.json lists, so this guards against a
+// function.json that lists more than the code serves.
+func methodNotAllowed(method, allowed string) *Response {
+	return &Response{Status: http.StatusMethodNotAllowed, Headers: map[string]string{"Allow": allowed},
+		Body: errorBody{Error: errorDetail{Code: "method-not-allowed", Message: fmt.Sprintf("Method %s is not allowed here; use %s.", method, allowed)}}}
+}
+
+// precondition reads If-Match and If-None-Match. Only "If-None-Match: *"
+// (create only) is meaningful for a PUT.
+func precondition(r *Request) (licensing.Precondition, error) {
+	var pre licensing.Precondition
+	pre.IfMatch = strings.TrimSpace(r.Header("If-Match"))
+	switch inm := strings.TrimSpace(r.Header("If-None-Match")); inm {
+	case "":
+	case "*":
+		pre.IfNoneMatch = true
+	default:
+		return pre, licensing.Errorf("handlers.precondition", licensing.Invalid, "If-None-Match only accepts * (create only) here.")
+	}
+	if pre.IfMatch != "" && pre.IfNoneMatch {
+		return pre, licensing.Errorf("handlers.precondition", licensing.Invalid, "Send If-Match or If-None-Match, not both.")
+	}
+	return pre, nil
+}
+
+// decodeJSON decodes the request body as one JSON document of type T,
+// rejecting unknown fields, trailing data and bodies over max bytes. Syntax
+// errors are Malformed (400); a wrong type or unknown field is Invalid (422)
+// with the field named.
+func decodeJSON[T any](r *Request, what string, max int) (T, error) {
+	var v T
+	op := "handlers.decode"
+	if !r.HasBody || len(bytes.TrimSpace(r.Body)) == 0 {
+		return v, licensing.Errorf(op, licensing.Malformed, "The request has no body: send the %s as JSON.", what)
+	}
+	if len(r.Body) > max {
+		return v, licensing.Errorf(op, licensing.TooLarge, "The %s is larger than %d KiB.", what, max>>10)
+	}
+	if ct := r.ContentType(); ct != "" && ct != "application/json" && !strings.HasSuffix(ct, "+json") {
+		return v, licensing.Errorf(op, licensing.Malformed, "Send the %s as application/json, not %s.", what, ct)
+	}
+	dec := json.NewDecoder(bytes.NewReader(r.Body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return v, jsonError(op, what, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return v, licensing.Errorf(op, licensing.Malformed, "The %s must be a single JSON document; there is more after it.", what)
+	}
+	return v, nil
+}
+
+func jsonError(op, what string, err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return &licensing.Error{Op: op, Code: licensing.Malformed, Message: fmt.Sprintf("The %s is not valid JSON (at byte %d).", what, syn.Offset), Err: err}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &licensing.Error{Op: op, Code: licensing.Malformed, Message: fmt.Sprintf("The %s is cut short: the JSON ends too early.", what), Err: err}
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "(body)"
+			return &licensing.Error{Op: op, Code: licensing.Malformed, Message: fmt.Sprintf("The %s must be a JSON object.", what), Err: err}
+		}
+		return &licensing.Error{Op: op, Code: licensing.Invalid, Message: fmt.Sprintf("The %s has 1 problem; see fields.", what), Err: err,
+			Fields: []licensing.FieldError{{Field: field, Message: "must be " + jsonKind(typ.Type.Kind().String())}}}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &licensing.Error{Op: op, Code: licensing.Invalid, Message: fmt.Sprintf("The %s has 1 problem; see fields.", what), Err: err,
+			Fields: []licensing.FieldError{{Field: field, Message: "is not a known field; check its spelling"}}}
+	}
+	return &licensing.Error{Op: op, Code: licensing.Malformed, Message: fmt.Sprintf("The %s could not be read as JSON.", what), Err: err}
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "a string"
+	case "slice", "array":
+		return "a list"
+	case "struct", "map":
+		return "an object"
+	case "bool":
+		return "true or false"
+	case "int", "int64", "int32", "float64", "uint", "uint64":
+		return "a number"
+	}
+	return "of another type (" + k + ")"
+}

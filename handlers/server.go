@@ -1,0 +1,149 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/shared-tenant/licensetrack/shared/licensing"
+)
+
+// Config holds what the Server needs.
+type Config struct {
+	Service *licensing.Service
+	// Logger receives the process's own log (standard output).
+	Logger *slog.Logger
+	// MaxInvocationBytes bounds the envelope the host may POST (the HTTP
+	// body limit plus base64 and JSON overhead). Default 32 MiB.
+	MaxInvocationBytes int64
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Server is the custom handler: an http.Handler for the host's requests.
+type Server struct {
+	svc       *licensing.Service
+	log       *slog.Logger
+	maxBytes  int64
+	now       func() time.Time
+	functions map[string]function
+}
+
+// function handles one invocation of one Azure Function. It returns the
+// outputs to send to the host, and an error only when the invocation must
+// fail at the host (non-2xx): a queue message to retry, a timer run that
+// broke.
+type function func(ctx context.Context, inv *Invocation, log *slog.Logger) (map[string]any, error)
+
+// New returns a Server with every function of the app registered.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.MaxInvocationBytes <= 0 {
+		cfg.MaxInvocationBytes = 32 << 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{svc: cfg.Service, log: cfg.Logger, maxBytes: cfg.MaxInvocationBytes, now: cfg.Now, functions: map[string]function{}}
+	s.functions["Agencies"] = s.httpFunction(s.agencies)
+	s.functions["Runs"] = s.httpFunction(s.runs)
+	return s
+}
+
+// Functions lists the names of the registered functions.
+func (s *Server) Functions() []string {
+	var names []string
+	for n := range s.functions {
+		names = append(names, n)
+	}
+	return names
+}
+
+// ServeHTTP answers the host: GET / is the readiness probe, POST
+// /{FunctionName} an invocation.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ready\n")
+		return
+	}
+	name := strings.TrimPrefix(r.URL.Path, "/")
+	fn, ok := s.functions[name]
+	if !ok {
+		fn = s.lookupFold(name)
+	}
+	if fn == nil {
+		http.Error(w, fmt.Sprintf("no function %q in this app", name), http.StatusNotFound)
+		return
+	}
+	if r.Method != http.MethodPost {
+		http.Error(w, "invocations are POSTed by the Functions host", http.StatusMethodNotAllowed)
+		return
+	}
+	s.invoke(w, r, name, fn)
+}
+
+func (s *Server) lookupFold(name string) function {
+	for n, fn := range s.functions {
+		if strings.EqualFold(n, name) {
+			return fn
+		}
+	}
+	return nil
+}
+
+func (s *Server) invoke(w http.ResponseWriter, r *http.Request, name string, fn function) {
+	start := s.now()
+	invID := r.Header.Get("X-Azure-Functions-InvocationId")
+	lines := &logLines{}
+	log := lines.logger()
+
+	var inv Invocation
+	body := http.MaxBytesReader(w, r.Body, s.maxBytes)
+	if err := json.NewDecoder(body).Decode(&inv); err != nil {
+		// The host sent something this handler cannot read: fail the
+		// invocation so it shows as failed in the portal.
+		s.fail(w, name, invID, lines, fmt.Errorf("cannot read the invocation payload: %w", err))
+		return
+	}
+	outputs, err := fn(r.Context(), &inv, log)
+	if err != nil {
+		log.Error("invocation failed", "error", err, "retry", licensing.Retryable(err))
+		s.fail(w, name, invID, lines, err)
+		return
+	}
+	log.Debug("invocation finished", "ms", s.now().Sub(start).Milliseconds())
+	writeJSON(w, http.StatusOK, InvokeResponse{Outputs: outputs, Logs: lines.all()})
+}
+
+// fail answers the host with a non-2xx status. The host then drops Outputs
+// and Logs, so the log lines go to standard output as well.
+func (s *Server) fail(w http.ResponseWriter, name, invID string, lines *logLines, err error) {
+	for _, l := range lines.all() {
+		s.log.Error(l, "function", name, "invocation", invID)
+	}
+	s.log.Error("invocation failed", "function", name, "invocation", invID, "error", err)
+	status := http.StatusInternalServerError
+	if licensing.ErrorCode(err) == licensing.Unavailable {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, InvokeResponse{Logs: lines.all()})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"Logs":["cannot encode the reply"]}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+}

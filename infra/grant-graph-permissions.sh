@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Grants the app's managed identity the Microsoft Graph application
+# permissions it uses. Managed identities get app roles only through an app
+# role assignment (there is no portal button); run this once as a Privileged
+# Role Administrator after deploying main.bicep:
+#   infra/grant-graph-permissions.sh <identityPrincipalId>
+# (identityPrincipalId is an output of the deployment.)
+set -euo pipefail
+principal=${1:?usage: $0 <managed identity principal (object) id>}
+
+# What each permission is for:
+#   User.Read.All                  read users and their licenses (usage snapshot)
+#   Organization.Read.All          subscribedSkus and directory subscriptions
+#   GroupMember.Read.All           delegated group members (capped provisioning, group attribution)
+#   AuditLog.Read.All              last sign-in (needs Entra ID P1; optional)
+#   LicenseAssignment.ReadWrite.All assign and remove licenses (capped provisioning)
+#   Mail.Send                      report and notification mail (scope it to one mailbox with
+#                                  Exchange RBAC for Applications)
+#   Mail.ReadWrite                 draft + upload session for attachments over 3 MB
+permissions=(User.Read.All Organization.Read.All GroupMember.Read.All AuditLog.Read.All
+  LicenseAssignment.ReadWrite.All Mail.Send Mail.ReadWrite)
+
+graph_sp=$(az ad sp show --id 00000003-0000-0000-c000-000000000000 --query id -o tsv)
+for p in "${permissions[@]}"; do
+  role=$(az ad sp show --id 00000003-0000-0000-c000-000000000000 \
+    --query "appRoles[?value=='$p' && contains(allowedMemberTypes, 'Application')].id | [0]" -o tsv)
+  if [ -z "$role" ]; then echo "no app role $p on Microsoft Graph" >&2; exit 1; fi
+  if az rest --method GET --url "https://graph.microsoft.com/v1.0/servicePrincipals/$principal/appRoleAssignments" \
+      --query "value[?appRoleId=='$role'] | length(@)" -o tsv | grep -q '^[1-9]'; then
+    echo "$p: already granted"; continue
+  fi
+  az rest --method POST --url "https://graph.microsoft.com/v1.0/servicePrincipals/$principal/appRoleAssignments" \
+    --headers 'Content-Type=application/json' \
+    --body "{\"principalId\":\"$principal\",\"resourceId\":\"$graph_sp\",\"appRoleId\":\"$role\"}" >/dev/null
+  echo "$p: granted"
+done

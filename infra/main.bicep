@@ -1,0 +1,178 @@
+// Azure resources for the license provisioning and tracking service:
+// a storage account (tables, blobs, queues, and the deployment container),
+// a user-assigned managed identity with data-plane roles on it, Application
+// Insights, and a Flex Consumption function app running the Go custom handler.
+//
+// Deploy:  az deployment group create -g <rg> -f infra/main.bicep -p admins='a@x.gov,b@x.gov'
+// Then:    make package && az functionapp deployment source config-zip -g <rg> -n <app> --src dist/app.zip
+// Graph application permissions for the identity are granted separately
+// (infra/grant-graph-permissions.sh): Bicep cannot grant app roles without the
+// Microsoft Graph extension.
+
+@description('Short name used to derive resource names.')
+param name string = 'licensing'
+
+@description('Region for every resource.')
+param location string = resourceGroup().location
+
+@description('Central IT administrators: user principal names or object ids, comma-separated.')
+param admins string
+
+@description('Minimum level the handler writes to standard output: debug, info, warn or error.')
+param logLevel string = 'info'
+
+var suffix = uniqueString(resourceGroup().id, name)
+var storageName = toLower('st${take(name, 10)}${take(suffix, 12)}')
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: storageName
+  location: location
+  kind: 'StorageV2'
+  sku: { name: 'Standard_ZRS' }
+  properties: {
+    minimumTlsVersion: 'TLS1_2'
+    allowBlobPublicAccess: false
+    allowSharedKeyAccess: false
+    supportsHttpsTrafficOnly: true
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+  properties: {
+    deleteRetentionPolicy: { enabled: true, days: 30 }
+    containerDeleteRetentionPolicy: { enabled: true, days: 30 }
+  }
+}
+
+resource deployments 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: 'deployments'
+}
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: 'id-${name}-${suffix}'
+  location: location
+}
+
+// Data-plane roles the app and the Functions host need on the account.
+var roles = {
+  blobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  queueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  tableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+}
+
+resource roleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for role in items(roles): {
+  name: guid(storage.id, identity.id, role.value)
+  scope: storage
+  properties: {
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role.value)
+  }
+}]
+
+resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: 'log-${name}-${suffix}'
+  location: location
+  properties: {
+    sku: { name: 'PerGB2018' }
+    retentionInDays: 90
+  }
+}
+
+resource insights 'Microsoft.Insights/components@2020-02-02' = {
+  name: 'appi-${name}-${suffix}'
+  location: location
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: logs.id
+  }
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: 'plan-${name}-${suffix}'
+  location: location
+  kind: 'functionapp'
+  sku: { name: 'FC1', tier: 'FlexConsumption' }
+  properties: { reserved: true }
+}
+
+resource app 'Microsoft.Web/sites@2024-04-01' = {
+  name: 'func-${name}-${suffix}'
+  location: location
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: { '${identity.id}': {} }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}deployments'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identity.id
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: 40
+        instanceMemoryMB: 2048
+      }
+      // Flex Consumption takes the runtime here; FUNCTIONS_WORKER_RUNTIME
+      // must not be set as an app setting.
+      runtime: { name: 'custom', version: '1.0' }
+    }
+    siteConfig: {
+      minTlsVersion: '1.2'
+      appSettings: [
+        { name: 'AzureWebJobsStorage__accountName', value: storage.name }
+        { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
+        { name: 'AzureWebJobsStorage__clientId', value: identity.properties.clientId }
+        { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
+        { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identity.properties.clientId};Authorization=AAD' }
+        { name: 'ADMINS', value: admins }
+        { name: 'AUTH_ALLOW_ANONYMOUS', value: 'false' }
+        { name: 'LOG_LEVEL', value: logLevel }
+      ]
+    }
+  }
+  dependsOn: [roleAssignments]
+}
+
+// App Service authentication (Entra ID) supplies the X-MS-CLIENT-PRINCIPAL
+// headers the API trusts; without it every request is refused with 401.
+resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: app
+  name: 'authsettingsV2'
+  properties: {
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+          clientId: authClientId
+        }
+      }
+    }
+  }
+}
+
+@description('Client id of the Entra ID app registration users sign in to (App Service authentication).')
+param authClientId string
+
+output functionAppName string = app.name
+output storageAccountName string = storage.name
+output identityClientId string = identity.properties.clientId
+output identityPrincipalId string = identity.properties.principalId

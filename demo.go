@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/shared-tenant/licensetrack/shared/config"
+	"github.com/shared-tenant/licensetrack/shared/funchost"
+	"github.com/shared-tenant/licensetrack/shared/licensing"
+)
+
+// demoAgencies are the agencies the demo configures.
+var demoAgencies = []licensing.Agency{
+	{ID: "DOA", Name: "Department of Administration", Contacts: []string{"licensing@doa.example.gov"}, Delegates: []string{"pat.doe@doa.example.gov"},
+		Attribution: licensing.AttributionRule{Attribute: licensing.AttrDepartment, Values: []string{"Department of Administration", "DOA"}}},
+	{ID: "DET", Name: "Division of Enterprise Technology", Contacts: []string{"bbs@det.example.gov"}, Delegates: []string{"lee.chan@det.example.gov"},
+		Attribution: licensing.AttributionRule{Attribute: licensing.AttrUPNDomain, Values: []string{"det.example.gov"}}},
+	{ID: "DHS", Name: "Department of Health Services", Contacts: []string{"it-licensing@dhs.example.gov", "cio@dhs.example.gov"},
+		Attribution: licensing.AttributionRule{Attribute: licensing.AttrCompanyName, Values: []string{"Department of Health Services"}}},
+	{ID: "DNR", Name: "Department of Natural Resources", Contacts: []string{"licenses@dnr.example.gov"},
+		Attribution:     licensing.AttributionRule{Attribute: "extensionAttribute1", Values: []string{"DNR"}},
+		DelegatedGroups: []licensing.DelegatedGroup{{Product: "VISIOCLIENT", GroupID: "3b0c6a52-7d1e-4f7a-9a61-5d2b8c0e4f11"}}},
+}
+
+// demo runs the app locally the way the Functions host would: it starts this
+// same executable as the custom handler under the host harness, then drives
+// the flow through the HTTP API and prints what it did and where the data is.
+func demo(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer) error {
+	if cfg.Storage.Account == nil {
+		return errors.New("the demo runs against Azurite: set AzureWebJobsStorage=UseDevelopmentStorage=true")
+	}
+	a, err := newApp(cfg, log)
+	if err != nil {
+		return err
+	}
+	step := func(format string, args ...any) { fmt.Fprintf(out, "==> "+format+"\n", args...) }
+
+	step("preparing storage in %s", a.storageName)
+	ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = a.initStorage(ictx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("storage is not reachable (is Azurite running? make azurite): %w", err)
+	}
+	run := a.svc.StartRun(ctx, "demo", "cli", log)
+	err = demoFlow(ctx, cfg, a, out, step, run)
+	rec := run.Finish(ctx, err, false, "")
+	if err != nil {
+		return err
+	}
+	step("done in %s", rec.Duration(time.Now()).Round(time.Millisecond))
+	fmt.Fprintf(out, `
+Where the data is:
+  tables      %s  (Table Storage on Azurite, http://127.0.0.1:10002/devstoreaccount1)
+  containers  %s  (Blob Storage on Azurite, http://127.0.0.1:10000/devstoreaccount1)
+  files       .azurite/data/ (Azurite's own files; open the account with Azure Storage Explorer's "Local emulator")
+`, strings.Join(a.tableNames(), ", "), strings.Join(a.containerNames(), ", "))
+	return nil
+}
+
+func demoFlow(ctx context.Context, cfg config.Config, a *app, out io.Writer, step func(string, ...any), run *licensing.RunRecorder) error {
+	dir, err := appDir()
+	if err != nil {
+		return err
+	}
+	hostApp, err := funchost.Load(dir)
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	qsvc, err := cfg.Storage.Account.QueueService()
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, f := range hostApp.Functions {
+		names = append(names, f.Name)
+	}
+	step("starting the handler under the host harness (functions: %s)", strings.Join(names, ", "))
+	started := time.Now()
+	host, err := hostApp.Start(ctx, exe, os.Environ(), funchost.Config{
+		QueueService: qsvc,
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		return err
+	}
+	defer host.Close()
+	step("handler ready in %s", time.Since(started).Round(time.Millisecond))
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: host, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	api := &demoClient{base: "http://" + ln.Addr().String() + "/api"}
+	if len(cfg.Admins) > 0 {
+		api.caller = cfg.Admins[0]
+	}
+	step("the API is at %s (as %s)", api.base, orAnonymous(api.caller))
+
+	for _, ag := range demoAgencies {
+		body, _ := json.Marshal(ag)
+		status, resp, err := api.do(ctx, http.MethodPut, "/agencies/"+ag.ID, body)
+		if err != nil {
+			return err
+		}
+		switch status {
+		case http.StatusCreated:
+			run.Add("agencies created", 1)
+			step("PUT /api/agencies/%s -> %d created", ag.ID, status)
+		case http.StatusOK:
+			run.Add("agencies updated", 1)
+			step("PUT /api/agencies/%s -> %d replaced", ag.ID, status)
+		default:
+			return fmt.Errorf("PUT /api/agencies/%s answered %d: %s", ag.ID, status, resp)
+		}
+	}
+
+	status, resp, err := api.do(ctx, http.MethodGet, "/agencies", nil)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("GET /api/agencies answered %d: %s", status, resp)
+	}
+	var list struct {
+		Agencies []licensing.Agency `json:"agencies"`
+		Count    int                `json:"count"`
+	}
+	if err := json.Unmarshal(resp, &list); err != nil {
+		return fmt.Errorf("GET /api/agencies: %w", err)
+	}
+	step("GET /api/agencies -> %d agencies", list.Count)
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "    ID\tNAME\tATTRIBUTION\tCONTACTS\tUPDATED BY")
+	for _, ag := range list.Agencies {
+		rule := ag.Attribution.Attribute + " = " + strings.Join(ag.Attribution.Values, " | ")
+		fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\n", ag.ID, ag.Name, rule, strings.Join(ag.Contacts, ", "), ag.UpdatedBy)
+	}
+	tw.Flush()
+
+	// A mistake, to show what an administrator sees.
+	status, resp, err = api.do(ctx, http.MethodPut, "/agencies/BAD", []byte(`{"name": "", "contacts": ["not-an-email"], "attribution": {"attribute": "favouriteColour"}}`))
+	if err != nil {
+		return err
+	}
+	step("PUT /api/agencies/BAD with mistakes -> %d %s", status, resp)
+
+	status, resp, err = api.do(ctx, http.MethodGet, "/runs?limit=3", nil)
+	if err != nil {
+		return err
+	}
+	step("GET /api/runs?limit=3 -> %d %s", status, resp)
+	return nil
+}
+
+// appDir finds the folder with host.json: the working directory (a clone),
+// or the executable's folder (a staged app).
+func appDir() (string, error) {
+	if _, err := os.Stat("host.json"); err == nil {
+		return ".", nil
+	}
+	exe, err := os.Executable()
+	if err == nil {
+		dir := filepath.Dir(exe)
+		for _, d := range []string{dir, filepath.Dir(dir)} {
+			if _, err := os.Stat(filepath.Join(d, "host.json")); err == nil {
+				return d, nil
+			}
+		}
+	}
+	return "", errors.New("host.json not found: run the demo from the repository root (make demo)")
+}
+
+func orAnonymous(s string) string {
+	if s == "" {
+		return "anonymous"
+	}
+	return s
+}
+
+// demoClient calls the API as a signed-in user would after App Service
+// authentication: with the principal headers it adds.
+type demoClient struct {
+	base   string
+	caller string
+}
+
+func (c *demoClient) do(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.caller != "" {
+		req.Header.Set("X-MS-CLIENT-PRINCIPAL-NAME", c.caller)
+		req.Header.Set("X-MS-CLIENT-PRINCIPAL-IDP", "aad")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 10<<20))
+	return resp.StatusCode, bytes.TrimSpace(raw), err
+}

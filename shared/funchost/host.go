@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -233,8 +232,9 @@ func (h *Host) Schedule(function string) (*Schedule, bool) {
 // Start runs the handler executable (binary, a path or a name looked up in
 // PATH; when empty, host.json's defaultExecutablePath relative to the app
 // directory) in the app directory (or host.json's workingDirectory), with the
-// host.json arguments, the current environment plus env, and
-// FUNCTIONS_CUSTOMHANDLER_PORT set to a free port. It waits until GET / gets any HTTP answer, at most
+// host.json arguments, env as its whole environment (pass the caller's and
+// additions to inherit), and FUNCTIONS_CUSTOMHANDLER_PORT set to a free
+// port. It waits until GET / gets any HTTP answer, at most
 // Config.StartTimeout (30 s), and fails with the tail of the handler's output
 // if the process exits first or the time runs out. Close stops the process.
 func (a *App) Start(ctx context.Context, binary string, env []string, cfg Config) (*Host, error) {
@@ -344,7 +344,7 @@ type process struct {
 func startProcess(binary string, args []string, dir string, env []string, port int, out io.Writer) (*process, error) {
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), env...), fmt.Sprintf("FUNCTIONS_CUSTOMHANDLER_PORT=%d", port))
+	cmd.Env = append(append([]string(nil), env...), fmt.Sprintf("FUNCTIONS_CUSTOMHANDLER_PORT=%d", port))
 	tail := &tailBuffer{max: 4096}
 	w := io.MultiWriter(out, tail)
 	cmd.Stdout, cmd.Stderr = w, w

@@ -75,7 +75,7 @@ func TestStart(t *testing.T) {
 		out := &syncBuffer{}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		h, err := app.Start(ctx, self, []string{helperEnv + "=serve", "GREETING=hello"}, Config{Settings: settings, HandlerOutput: out})
+		h, err := app.Start(ctx, self, append(os.Environ(), helperEnv+"=serve", "GREETING=hello"), Config{Settings: settings, HandlerOutput: out})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,7 +103,7 @@ func TestStart(t *testing.T) {
 	t.Run("exits at start", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_, err := app.Start(ctx, self, []string{helperEnv + "=exit"}, Config{Settings: settings, HandlerOutput: io.Discard})
+		_, err := app.Start(ctx, self, append(os.Environ(), helperEnv+"=exit"), Config{Settings: settings, HandlerOutput: io.Discard})
 		if err == nil || !strings.Contains(err.Error(), "exited before it answered") || !strings.Contains(err.Error(), "boom: no configuration") {
 			t.Errorf("Start = %v, want an 'exited' error with the handler's output", err)
 		}
@@ -113,7 +113,7 @@ func TestStart(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		start := time.Now()
-		_, err := app.Start(ctx, self, []string{helperEnv + "=silent"}, Config{Settings: settings, StartTimeout: time.Second})
+		_, err := app.Start(ctx, self, append(os.Environ(), helperEnv+"=silent"), Config{Settings: settings, StartTimeout: time.Second})
 		if err == nil || !strings.Contains(err.Error(), "did not answer") {
 			t.Errorf("Start = %v, want a 'did not answer' error", err)
 		}

@@ -459,3 +459,17 @@ func TestRuns(t *testing.T) {
 		})
 	}
 }
+
+func TestAgencyRulesMustNotOverlap(t *testing.T) {
+	h := newTestHost(t, hostOpts{})
+	putDOA(h, nil)
+	body := `{"name": "Shared", "contacts": ["a@x.example.gov"], "attribution": {"attribute": "department", "values": ["Finance", "  administration "]}}`
+	r := h.do(call{function: "Agencies", method: "PUT", path: "agencies/DET", params: map[string]string{"id": "DET"}, body: body, caller: admin})
+	if r.status != 422 || !strings.Contains(r.body, `attribution.values[1]`) || !strings.Contains(r.body, "DOA") {
+		t.Errorf("overlapping rule: %d %s", r.status, r.body)
+	}
+	// Replacing an agency with its own values is fine.
+	if r := putDOA(h, nil); r.status != 200 {
+		t.Errorf("re-saving DOA: %d %s", r.status, r.body)
+	}
+}

@@ -1,6 +1,9 @@
 package licensing
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // GetAgency returns one agency's configuration. Admins only.
 func (s *Service) GetAgency(ctx context.Context, caller *Principal, id string) (Agency, error) {
@@ -43,7 +46,42 @@ func (s *Service) PutAgency(ctx context.Context, caller *Principal, id string, a
 		err.(*Error).Op = op
 		return Agency{}, false, err
 	}
+	others, err := s.cfg.Agencies.ListAgencies(ctx)
+	if err != nil {
+		return Agency{}, false, err
+	}
+	if err := overlappingRules(a, others).err(op, "The agency"); err != nil {
+		return Agency{}, false, err
+	}
 	a.Updated = s.now().UTC()
 	a.UpdatedBy = acc.Who
 	return s.cfg.Agencies.PutAgency(ctx, a, pre)
+}
+
+// overlappingRules finds values of a's attribution rule that another agency's
+// rule already claims: every user with such a value would be a conflict,
+// counted against nobody.
+func overlappingRules(a Agency, others []Agency) fieldErrors {
+	var fe fieldErrors
+	for _, o := range others {
+		if o.ID == a.ID || o.Attribution.Attribute != a.Attribution.Attribute {
+			continue
+		}
+		if a.Attribution.Attribute == AttrGroup {
+			if o.Attribution.GroupID == a.Attribution.GroupID {
+				fe.add("attribution.groupId", "agency %s already attributes by this group; its members would count as conflicts", o.ID)
+			}
+			continue
+		}
+		claimed := map[string]bool{}
+		for _, v := range o.Attribution.Values {
+			claimed[FoldValue(v)] = true
+		}
+		for i, v := range a.Attribution.Values {
+			if claimed[FoldValue(v)] {
+				fe.add(fmt.Sprintf("attribution.values[%d]", i), "%q is already claimed by agency %s; users with it would count as conflicts", truncate(v), o.ID)
+			}
+		}
+	}
+	return fe
 }

@@ -37,6 +37,13 @@ type DirectoryUser struct {
 	// (or otherwise left the set of users) since the previous read; only ID
 	// is meaningful then.
 	Removed bool
+	// Partial is set by an incremental read for a changed user when the
+	// directory sent only some of its properties (Graph promises at least
+	// the changed ones); Fields names those sent, in Graph's spelling
+	// (department, assignedLicenses, ...). MergeUser applies such an update
+	// to the user as last known.
+	Partial bool
+	Fields  []string
 }
 
 // ExtensionAttribute returns extensionAttribute n (1 to 15), or "" when n is
@@ -122,6 +129,11 @@ type UserQuery struct {
 	// a full one (unless the tenant does not offer sign-in activity, see
 	// UserReadResult.SignInAvailable).
 	SignIn bool
+	// Strict makes an expired DeltaLink an error with code Stale, before any
+	// user is passed to the callback, instead of a fallback to a full read:
+	// for a caller that holds changes in memory and must not receive every
+	// user that way.
+	Strict bool
 }
 
 // UserReadResult reports how a read of the directory's users went.

@@ -1,0 +1,372 @@
+package graphfake
+
+import (
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Endpoint names under which requests are counted and faults are matched.
+const (
+	EndpointUsers             = "users"
+	EndpointUsersDelta        = "users/delta"
+	EndpointSubscribedSkus    = "subscribedSkus"
+	EndpointSubscriptions     = "directory/subscriptions"
+	EndpointTransitiveMembers = "groups/transitiveMembers"
+	EndpointOther             = "other"
+)
+
+// Paging limits, as Graph v1.0 applies them to /users.
+const (
+	MaxTop           = 999
+	MaxTopWithSignIn = 500
+	DefaultTop       = 100
+)
+
+// DefaultDeltaPageSize is how many users a /users/delta page holds. Graph
+// does not accept $top on user delta and chooses the page size itself.
+const DefaultDeltaPageSize = 200
+
+// Fault makes the server answer the next Times requests to Endpoint ("" for
+// any) with Status instead of serving them.
+type Fault struct {
+	Endpoint string
+	Status   int
+	// RetryAfter is sent as the Retry-After header when not empty.
+	RetryAfter string
+	// Code and Message fill the Graph error body; defaults follow Status.
+	Code    string
+	Message string
+	Times   int
+}
+
+// Request is the record of one request the server received.
+type Request struct {
+	Endpoint string
+	Method   string
+	Path     string
+	Query    url.Values
+	// Body is the request body, gunzipped when it was sent compressed.
+	Body   []byte
+	Gzip   bool
+	Status int
+}
+
+// maxRecorded bounds the request log of a long-running server.
+const maxRecorded = 100000
+
+// Server serves a Tenant over HTTP. The zero value is not usable: call
+// NewServer. A Server is an http.Handler, so it can run inside an
+// httptest.Server, or on its own listener with Start.
+type Server struct {
+	tenant *Tenant
+	log    *slog.Logger
+
+	// DeltaPageSize is the number of users per /users/delta page.
+	DeltaPageSize int
+
+	mu       sync.Mutex
+	faults   []Fault
+	counts   map[string]int
+	requests []Request
+
+	srv  *http.Server
+	ln   net.Listener
+	base string
+}
+
+// NewServer returns a server for t. logger may be nil.
+func NewServer(t *Tenant, logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{tenant: t, log: logger, DeltaPageSize: DefaultDeltaPageSize, counts: map[string]int{}}
+}
+
+// Tenant returns the tenant the server serves.
+func (s *Server) Tenant() *Tenant { return s.tenant }
+
+// Start listens on addr, which must be a loopback address ("127.0.0.1:0"
+// picks a free port), and serves until Close.
+func (s *Server) Start(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("graphfake: address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("graphfake: refusing to listen on %q: the fake serves loopback only", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("graphfake: %w", err)
+	}
+	s.ln = ln
+	s.base = "http://" + ln.Addr().String() + "/v1.0"
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("graphfake: serve", "error", err)
+		}
+	}()
+	return nil
+}
+
+// BaseURL is the Graph base URL of a started server
+// (http://127.0.0.1:port/v1.0).
+func (s *Server) BaseURL() string { return s.base }
+
+// Close stops a started server.
+func (s *Server) Close() error {
+	if s.srv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.srv.Shutdown(ctx)
+}
+
+// Inject queues a fault. Faults are used in the order injected.
+func (s *Server) Inject(f Fault) {
+	if f.Times <= 0 {
+		f.Times = 1
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, f)
+}
+
+// ClearFaults drops every fault not used yet.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// Count returns how many requests were made to endpoint, faults included.
+func (s *Server) Count(endpoint string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts[endpoint]
+}
+
+// Counts returns the request counts by endpoint.
+func (s *Server) Counts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.counts))
+	for k, v := range s.counts {
+		out[k] = v
+	}
+	return out
+}
+
+// Total returns how many requests were made in all.
+func (s *Server) Total() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, v := range s.counts {
+		n += v
+	}
+	return n
+}
+
+// Requests returns the recorded requests, oldest first (the most recent
+// 100,000 at most).
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// ResetCounts forgets the counts and the recorded requests.
+func (s *Server) ResetCounts() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.counts = map[string]int{}
+	s.requests = nil
+}
+
+// ServeHTTP serves one Graph request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query()}
+	if r.Body != nil {
+		var body io.Reader = io.LimitReader(r.Body, 64<<20)
+		if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+			zr, err := gzip.NewReader(body)
+			if err != nil {
+				s.finish(w, &rec, errorReply(http.StatusBadRequest, "BadRequest", "The request body is not valid gzip."))
+				return
+			}
+			defer zr.Close()
+			body = zr
+			rec.Gzip = true
+		}
+		b, err := io.ReadAll(body)
+		if err != nil {
+			s.finish(w, &rec, errorReply(http.StatusBadRequest, "BadRequest", "The request body could not be read."))
+			return
+		}
+		rec.Body = b
+	}
+	rt := route(r.URL.Path)
+	rec.Endpoint = rt.endpoint
+	if f, ok := s.takeFault(rt.endpoint); ok {
+		rep := errorReply(f.Status, f.Code, f.Message)
+		if f.RetryAfter != "" {
+			rep.header = http.Header{"Retry-After": {f.RetryAfter}}
+		}
+		s.finish(w, &rec, rep)
+		return
+	}
+	base := "http://" + r.Host + "/v1.0"
+	var rep reply
+	switch {
+	case r.Method != http.MethodGet:
+		rep = errorReply(http.StatusMethodNotAllowed, "Request_BadRequest", "The fake serves reads only.")
+	case rt.endpoint == EndpointUsers:
+		rep = s.listUsers(base, rec.Query)
+	case rt.endpoint == EndpointUsersDelta:
+		rep = s.delta(base, rec.Query)
+	case rt.endpoint == EndpointSubscribedSkus:
+		rep = s.subscribedSkus(base, rec.Query)
+	case rt.endpoint == EndpointSubscriptions:
+		rep = s.subscriptions(base, rec.Query)
+	case rt.endpoint == EndpointTransitiveMembers:
+		rep = s.transitiveMembers(base, rt.group, rt.usersOnly, rec.Query)
+	default:
+		rep = errorReply(http.StatusNotFound, "Request_UnsupportedQuery", "The fake does not serve "+r.URL.Path+".")
+	}
+	s.finish(w, &rec, rep)
+}
+
+func (s *Server) takeFault(endpoint string) (Fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.faults {
+		f := &s.faults[i]
+		if f.Endpoint != "" && f.Endpoint != endpoint {
+			continue
+		}
+		out := *f
+		f.Times--
+		if f.Times <= 0 {
+			s.faults = append(s.faults[:i], s.faults[i+1:]...)
+		}
+		return out, true
+	}
+	return Fault{}, false
+}
+
+func (s *Server) finish(w http.ResponseWriter, rec *Request, rep reply) {
+	rec.Status = rep.status
+	s.mu.Lock()
+	s.counts[rec.Endpoint]++
+	if len(s.requests) >= maxRecorded {
+		s.requests = append(s.requests[:0], s.requests[len(s.requests)/2:]...)
+	}
+	s.requests = append(s.requests, *rec)
+	s.mu.Unlock()
+	for k, v := range rep.header {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal")
+	w.WriteHeader(rep.status)
+	if _, err := w.Write(rep.body); err != nil {
+		s.log.Debug("graphfake: write", "error", err)
+	}
+}
+
+type routed struct {
+	endpoint  string
+	group     string
+	usersOnly bool
+}
+
+// route names the endpoint of path.
+func route(path string) routed {
+	p, ok := strings.CutPrefix(path, "/v1.0/")
+	if !ok {
+		return routed{endpoint: EndpointOther}
+	}
+	p = strings.TrimSuffix(p, "/")
+	switch p {
+	case "users":
+		return routed{endpoint: EndpointUsers}
+	case "users/delta", "users/delta()", "users/microsoft.graph.delta", "users/microsoft.graph.delta()":
+		return routed{endpoint: EndpointUsersDelta}
+	case "subscribedSkus":
+		return routed{endpoint: EndpointSubscribedSkus}
+	case "directory/subscriptions":
+		return routed{endpoint: EndpointSubscriptions}
+	}
+	parts := strings.Split(p, "/")
+	if len(parts) >= 3 && parts[0] == "groups" && parts[2] == "transitiveMembers" {
+		switch {
+		case len(parts) == 3:
+			return routed{endpoint: EndpointTransitiveMembers, group: strings.ToLower(parts[1])}
+		case len(parts) == 4 && (parts[3] == "graph.user" || parts[3] == "microsoft.graph.user"):
+			return routed{endpoint: EndpointTransitiveMembers, group: strings.ToLower(parts[1]), usersOnly: true}
+		}
+	}
+	return routed{endpoint: EndpointOther}
+}
+
+// reply is a response about to be written.
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func okReply(body []byte) reply { return reply{status: http.StatusOK, body: body} }
+
+// errorReply builds Graph's error body.
+func errorReply(status int, code, message string) reply {
+	if code == "" {
+		code = defaultCode(status)
+	}
+	if message == "" {
+		message = http.StatusText(status)
+	}
+	var w jsonWriter
+	w.raw(`{"error":{"code":`)
+	w.str(code)
+	w.raw(`,"message":`)
+	w.str(message)
+	w.raw(`,"innerError":{"date":`)
+	w.str(time.Now().UTC().Format("2006-01-02T15:04:05"))
+	w.raw(`,"request-id":"00000000-0000-0000-0000-000000000000"}}}`)
+	return reply{status: status, body: w.buf}
+}
+
+func defaultCode(status int) string {
+	switch status {
+	case http.StatusTooManyRequests:
+		return "TooManyRequests"
+	case http.StatusServiceUnavailable:
+		return "serviceNotAvailable"
+	case http.StatusGatewayTimeout:
+		return "gatewayTimeout"
+	case http.StatusUnauthorized:
+		return "InvalidAuthenticationToken"
+	case http.StatusForbidden:
+		return "Authorization_RequestDenied"
+	case http.StatusNotFound:
+		return "Request_ResourceNotFound"
+	case http.StatusGone:
+		return "SyncStateNotFound"
+	case http.StatusBadRequest:
+		return "Request_BadRequest"
+	}
+	return "generalException"
+}

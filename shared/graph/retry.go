@@ -1,0 +1,166 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	abstractions "github.com/microsoft/kiota-abstractions-go"
+)
+
+// budget is the throttling wait one request may still spend, shared by the
+// SDK's retry handler and this package's own retries.
+type budget struct {
+	mu    sync.Mutex
+	max   time.Duration
+	spent time.Duration
+	// last is the Retry-After (or backoff) that did not fit, for the error.
+	last time.Duration
+}
+
+// take reserves d of the budget, reporting false when it does not fit.
+func (b *budget) take(d time.Duration) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.spent+d > b.max {
+		b.last = d
+		return false
+	}
+	b.spent += d
+	return true
+}
+
+func (b *budget) waited() time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.spent
+}
+
+type budgetKey struct{}
+
+// sdkShouldRetry lets the SDK's retry handler retry a 429, 503 or 504 only
+// when the response says how long to wait (Retry-After) and that wait fits in
+// the request's budget. Without Retry-After the SDK would back off 3, 6 and 12
+// seconds whatever the budget; those are left to call's own backoff.
+func sdkShouldRetry(_ time.Duration, _ int, req *http.Request, resp *http.Response) bool {
+	b, ok := req.Context().Value(budgetKey{}).(*budget)
+	if !ok {
+		return false
+	}
+	d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now())
+	if !ok {
+		return false
+	}
+	// The SDK waits whole seconds: it truncates fractions.
+	return b.take(d.Truncate(time.Second))
+}
+
+// retryAfter parses a Retry-After value: seconds, or an HTTP date.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseFloat(v, 64); err == nil {
+		if secs < 0 {
+			secs = 0
+		}
+		return time.Duration(secs * float64(time.Second)), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		d := t.Sub(now)
+		if d < 0 {
+			d = 0
+		}
+		return d, true
+	}
+	return 0, false
+}
+
+// call runs one Graph request (fn) with the retry policy: fn gets a context
+// carrying a fresh budget; when it fails with throttling, an unavailable
+// service or a network error, call waits for Retry-After or a backoff while
+// the budget lasts and runs fn again. Any other error is returned at once. The
+// error returned is untranslated; errThrottled wraps the last failure when
+// the budget ran out.
+func (c *Client) call(ctx context.Context, what string, fn func(ctx context.Context) error) error {
+	b := &budget{max: c.cfg.MaxRetryWait}
+	ctx = context.WithValue(ctx, budgetKey{}, b)
+	backoff := c.cfg.RetryDelay
+	for attempt := 1; ; attempt++ {
+		err := fn(ctx)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		status, header := apiStatus(err)
+		if !transient(status, err) {
+			return err
+		}
+		wait, ok := retryAfter(header, time.Now())
+		if !ok {
+			wait = backoff
+			backoff = min(backoff*2, c.cfg.MaxRetryWait/4)
+		}
+		if !b.take(wait) {
+			return &throttledError{err: err, waited: b.waited(), next: wait, status: status}
+		}
+		c.log.WarnContext(ctx, "graph: retrying", "request", what, "status", status, "attempt", attempt+1,
+			"wait", wait.String(), "waited", b.waited().String(), "error", err.Error())
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// throttledError is a transient failure that outlasted the retry budget.
+type throttledError struct {
+	err    error
+	waited time.Duration
+	next   time.Duration
+	status int
+}
+
+func (e *throttledError) Error() string {
+	return "gave up after waiting " + e.waited.String() + " (next wait " + e.next.String() + "): " + e.err.Error()
+}
+
+func (e *throttledError) Unwrap() error { return e.err }
+
+// apiStatus returns the HTTP status and Retry-After of a Graph error
+// response, or 0 when err is not one.
+func apiStatus(err error) (int, string) {
+	var ae abstractions.ApiErrorable
+	if !errors.As(err, &ae) {
+		return 0, ""
+	}
+	ra := ""
+	if h := ae.GetResponseHeaders(); h != nil {
+		if v := h.Get("Retry-After"); len(v) > 0 {
+			ra = v[0]
+		}
+	}
+	return ae.GetStatusCode(), ra
+}
+
+// transient reports whether a failure may pass by itself: throttling, an
+// unavailable or timed-out service, or a network error.
+func transient(status int, err error) bool {
+	switch status {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout, http.StatusBadGateway, http.StatusInternalServerError:
+		return true
+	case 0:
+		return isNetworkError(err)
+	}
+	return false
+}

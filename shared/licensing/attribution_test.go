@@ -60,12 +60,12 @@ func TestAttribute(t *testing.T) {
 
 func TestFoldValue(t *testing.T) {
 	tests := map[string]string{
-		"":                    "",
-		"  DOA ":              "doa",
-		"Dept\tof\n\nAdmin":   "dept of admin",
-		"Straße":              "straße",
-		"ÉCOLE":               "école",
-		"a\u00a0\u2003b":      "a b",
+		"":                   "",
+		"  DOA ":             "doa",
+		"Dept\tof\n\nAdmin":  "dept of admin",
+		"Straße":             "straße",
+		"ÉCOLE":              "école",
+		"a\u00a0\u2003b":     "a b",
 		"=cmd|' /C calc'!A0": "=cmd|' /c calc'!a0",
 	}
 	for in, want := range tests {

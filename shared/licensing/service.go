@@ -10,8 +10,13 @@ import (
 // ServiceConfig holds what the Service needs. Stores are required; Now and
 // NewID default to the clock and random ids.
 type ServiceConfig struct {
-	Agencies AgencyStore
-	Runs     RunStore
+	Agencies  AgencyStore
+	Runs      RunStore
+	Snapshots SnapshotStore
+	// Files keeps snapshot user files (and later reports and documents).
+	Files FileStore
+	// Directory is the tenant's directory (Microsoft Graph).
+	Directory Directory
 
 	// Admins are the central IT administrators: user principal names or
 	// object ids, compared without case.

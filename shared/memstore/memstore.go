@@ -1,5 +1,6 @@
 // Package memstore keeps the domain's records in memory: a working
-// implementation of licensing.AgencyStore and licensing.RunStore with the
+// implementation of the domain's stores (agencies, runs, snapshots, files)
+// with the
 // same ETag, precondition and error semantics as the Table Storage adapter,
 // for tests and local experiments. Package storetest checks that both
 // behave alike.
@@ -16,20 +17,26 @@ import (
 
 // Store is an in-memory store. The zero value is not usable; call New.
 type Store struct {
-	mu       sync.Mutex
-	version  uint64
-	agencies map[string]licensing.Agency
-	runs     map[string]licensing.Run
+	mu        sync.Mutex
+	version   uint64
+	agencies  map[string]licensing.Agency
+	runs      map[string]licensing.Run
+	snapshots map[string]storedSnapshot
+	latest    string
+	files     map[string][]byte
 }
 
 var (
-	_ licensing.AgencyStore = (*Store)(nil)
-	_ licensing.RunStore    = (*Store)(nil)
+	_ licensing.AgencyStore   = (*Store)(nil)
+	_ licensing.RunStore      = (*Store)(nil)
+	_ licensing.SnapshotStore = (*Store)(nil)
+	_ licensing.FileStore     = (*Store)(nil)
 )
 
 // New returns an empty Store.
 func New() *Store {
-	return &Store{agencies: map[string]licensing.Agency{}, runs: map[string]licensing.Run{}}
+	return &Store{agencies: map[string]licensing.Agency{}, runs: map[string]licensing.Run{},
+		snapshots: map[string]storedSnapshot{}, files: map[string][]byte{}}
 }
 
 // GetAgency returns the agency with id, or NotFound.

@@ -15,3 +15,7 @@ func TestAgencyStore(t *testing.T) {
 func TestRunStore(t *testing.T) {
 	storetest.TestRunStore(t, func(t *testing.T) licensing.RunStore { return memstore.New() })
 }
+
+func TestSnapshotStore(t *testing.T) {
+	storetest.TestSnapshotStore(t, func(t *testing.T) licensing.SnapshotStore { return memstore.New() })
+}

@@ -7,6 +7,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"sort"
 	"testing"
 	"time"
 
@@ -350,4 +351,77 @@ func TestRunStore(t *testing.T, newStore func(t *testing.T) licensing.RunStore) 
 			t.Errorf("ListRuns after two writes of one run (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// TestSnapshotStore checks the snapshot semantics every implementation must
+// share: nothing before the first publish, the newest published snapshot is
+// the latest, an older one published late does not replace it, usage comes
+// back complete (more than one transaction's worth) and in order.
+func TestSnapshotStore(t *testing.T, newStore func(t *testing.T) licensing.SnapshotStore) {
+	ctx := context.Background()
+	s := newStore(t)
+	if _, err := s.LatestSnapshot(ctx); licensing.ErrorCode(err) != licensing.NotFound {
+		t.Fatalf("LatestSnapshot on an empty store: %v, want not-found", err)
+	}
+	if _, err := s.GetSnapshot(ctx, "nope"); licensing.ErrorCode(err) != licensing.NotFound {
+		t.Errorf("GetSnapshot of an unknown id: %v, want not-found", err)
+	}
+	base := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
+	snap := func(id string, minutes int) licensing.Snapshot {
+		return licensing.Snapshot{ID: id, Taken: base.Add(time.Duration(minutes) * time.Minute), Full: true, UsersFile: "snapshots/" + id + "/users.jsonl.gz",
+			DeltaLink: "https://graph.example/v1.0/users/delta()?$deltatoken=" + id, Users: 10, LicensedUsers: 7, Agencies: 2, Unattributed: 1, Conflicts: 1,
+			Notes: []string{"O'Brien's note, with a quote"}, Tenant: []licensing.TenantSku{{SkuID: "c5928f49-12ba-48f7-ada3-0d743a3601d5", PartNumber: "VISIOCLIENT", Enabled: 100, Consumed: 42}}}
+	}
+	var usage []licensing.Usage
+	for i := 0; i < 230; i++ {
+		usage = append(usage, licensing.Usage{Agency: fmt.Sprintf("A%03d", i), SkuID: "c5928f49-12ba-48f7-ada3-0d743a3601d5", Users: i, Direct: i / 2, ByGroup: i - i/2, Disabled: 1})
+	}
+	usage = append(usage, licensing.Usage{Agency: licensing.Unattributed, SkuID: "6fd2c87f-b296-42f0-b197-1e91e994b900", Users: 3, Errors: 1},
+		licensing.Usage{Agency: licensing.Conflicted, SkuID: "6fd2c87f-b296-42f0-b197-1e91e994b900", Users: 2})
+	sort.Slice(usage, func(i, j int) bool {
+		if usage[i].Agency != usage[j].Agency {
+			return usage[i].Agency < usage[j].Agency
+		}
+		return usage[i].SkuID < usage[j].SkuID
+	})
+
+	second, first := snap("20261123T061000Z-b", 10), snap("20261123T060000Z-a", 0)
+	if err := s.PublishSnapshot(ctx, second, usage); err != nil {
+		t.Fatal(err)
+	}
+	// An older snapshot finishing late is stored, but is not the latest.
+	if err := s.PublishSnapshot(ctx, first, usage[:1]); err != nil {
+		t.Fatal(err)
+	}
+	latest, err := s.LatestSnapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(second, latest); diff != "" {
+		t.Errorf("latest (-want +got):\n%s", diff)
+	}
+	got, err := s.SnapshotUsage(ctx, second.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(usage, got); diff != "" {
+		t.Errorf("usage (-want +got):\n%s", diff)
+	}
+	if old, err := s.GetSnapshot(ctx, first.ID); err != nil || old.ID != first.ID {
+		t.Errorf("GetSnapshot(first) = %v, %v", old.ID, err)
+	}
+	// Publishing the same snapshot again changes nothing.
+	if err := s.PublishSnapshot(ctx, second, usage); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := s.SnapshotUsage(ctx, second.ID); len(again) != len(usage) {
+		t.Errorf("republished usage has %d rows, want %d", len(again), len(usage))
+	}
+	third := snap("20261123T062000Z-c", 20)
+	if err := s.PublishSnapshot(ctx, third, nil); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := s.LatestSnapshot(ctx); l.ID != third.ID {
+		t.Errorf("latest = %s, want %s", l.ID, third.ID)
+	}
 }

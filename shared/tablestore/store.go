@@ -15,6 +15,11 @@
 //	{prefix}Runs      PartitionKey "runs"
 //	                  RowKey {MaxInt64 - Started in Unix ns, 19 digits}-{run id},
 //	                  so that a listing returns the newest runs first
+//	{prefix}Snapshots PartitionKey "s-{snapshot id}"
+//	                  RowKey "meta": the snapshot's summary (JSON)
+//	                  RowKey "u-{agency}|{sku id}": one usage count
+//	                  PartitionKey "latest", RowKey "pointer": the id of the
+//	                  newest published snapshot, written last
 package tablestore
 
 import (
@@ -49,22 +54,25 @@ type Options struct {
 
 // Store keeps agencies and run records in Azure Table Storage.
 type Store struct {
-	svc      *aztables.ServiceClient
-	agencies *aztables.Client
-	runs     *aztables.Client
-	names    []string
-	now      func() time.Time
+	svc       *aztables.ServiceClient
+	agencies  *aztables.Client
+	runs      *aztables.Client
+	snapshots *aztables.Client
+	names     []string
+	now       func() time.Time
 }
 
 var (
-	_ licensing.AgencyStore = (*Store)(nil)
-	_ licensing.RunStore    = (*Store)(nil)
+	_ licensing.AgencyStore   = (*Store)(nil)
+	_ licensing.RunStore      = (*Store)(nil)
+	_ licensing.SnapshotStore = (*Store)(nil)
 )
 
 // Table name suffixes.
 const (
-	agenciesTable = "Agencies"
-	runsTable     = "Runs"
+	agenciesTable  = "Agencies"
+	runsTable      = "Runs"
+	snapshotsTable = "Snapshots"
 )
 
 // New returns a Store on the table service svc. Call Init once before use.
@@ -72,13 +80,14 @@ func New(svc *aztables.ServiceClient, opts Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	names := []string{opts.TablePrefix + agenciesTable, opts.TablePrefix + runsTable}
+	names := []string{opts.TablePrefix + agenciesTable, opts.TablePrefix + runsTable, opts.TablePrefix + snapshotsTable}
 	return &Store{
-		svc:      svc,
-		agencies: svc.NewClient(names[0]),
-		runs:     svc.NewClient(names[1]),
-		names:    names,
-		now:      opts.Now,
+		svc:       svc,
+		agencies:  svc.NewClient(names[0]),
+		runs:      svc.NewClient(names[1]),
+		snapshots: svc.NewClient(names[2]),
+		names:     names,
+		now:       opts.Now,
 	}
 }
 

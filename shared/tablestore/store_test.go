@@ -27,3 +27,7 @@ func TestAgencyStoreConformance(t *testing.T) {
 func TestRunStoreConformance(t *testing.T) {
 	storetest.TestRunStore(t, func(t *testing.T) licensing.RunStore { return newStore(t) })
 }
+
+func TestSnapshotStoreConformance(t *testing.T) {
+	storetest.TestSnapshotStore(t, func(t *testing.T) licensing.SnapshotStore { return newStore(t) })
+}

@@ -44,7 +44,7 @@ test: azurite imports
 	$(GO) test -count=1 -timeout 30m $(PKGS)
 
 demo: azurite build
-	AzureWebJobsStorage=UseDevelopmentStorage=true ADMINS=admin@central-it.example.gov \
+	AzureWebJobsStorage=UseDevelopmentStorage=true ADMINS=admin@central-it.example.gov GRAPH_MODE=demo \
 		AUTH_ALLOW_ANONYMOUS=false LOG_LEVEL=warn $(BIN) demo
 
 bench: azurite

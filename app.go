@@ -3,21 +3,29 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"time"
 
 	"github.com/shared-tenant/licensetrack/shared/blobstore"
 	"github.com/shared-tenant/licensetrack/shared/config"
+	"github.com/shared-tenant/licensetrack/shared/demotenant"
+	"github.com/shared-tenant/licensetrack/shared/graph"
+	"github.com/shared-tenant/licensetrack/shared/graph/graphfake"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/queues"
+	"github.com/shared-tenant/licensetrack/shared/skucatalog"
 	"github.com/shared-tenant/licensetrack/shared/storageaccount"
 	"github.com/shared-tenant/licensetrack/shared/tablestore"
 )
 
-// Blob containers and queues the app uses. Table names belong to tablestore.
-var (
-	containers = []string{"documents", "reports", "outbox"}
-	queueNames = []string{}
-)
+// container is the one blob container of the app; files are kept under
+// paths that say what they are: snapshots/, catalog/, reports/, outbox/,
+// documents/.
+const container = "licensing"
+
+// queueNames are the queues the app uses (each with its -poison queue).
+var queueNames = []string{}
 
 // app is the wiring of one process: configuration, adapters and the
 // service, built explicitly here and nowhere else.
@@ -26,13 +34,18 @@ type app struct {
 	log         *slog.Logger
 	storageName string
 	tables      *tablestore.Store
-	blobs       map[string]*blobstore.Store
+	blobs       *blobstore.Store
 	queues      *queues.Client
-	svc         *licensing.Service
+	graph       *graph.Client
+	// fake is the in-process synthetic tenant of GRAPH_MODE=demo.
+	fake    *graphfake.Server
+	catalog *skucatalog.Source
+	svc     *licensing.Service
 }
 
-// newApp builds the adapters and the service from cfg. It makes no network
-// calls, so the handler can start listening at once.
+// newApp builds the adapters and the service from cfg. Apart from starting
+// the demo tenant's loopback server, it makes no network calls, so the
+// handler can start listening at once.
 func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 	acct, err := storageAccount(cfg)
 	if err != nil {
@@ -55,19 +68,61 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		log:         log,
 		storageName: acct.Redacted(),
 		tables:      tablestore.New(tsvc, tablestore.Options{}),
-		blobs:       map[string]*blobstore.Store{},
+		blobs:       blobstore.New(bsvc, container),
 		queues:      queues.New(qsvc),
 	}
-	for _, c := range containers {
-		a.blobs[c] = blobstore.New(bsvc, c)
+	if err := a.connectGraph(); err != nil {
+		return nil, err
+	}
+	a.catalog, err = skucatalog.NewSource(skucatalog.Config{
+		URL:    cfg.Catalog.URL,
+		Cache:  catalogCache{a.blobs},
+		MaxAge: cfg.Catalog.MaxAge,
+		Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("SKU catalog: %w", err)
 	}
 	a.svc = licensing.NewService(licensing.ServiceConfig{
 		Agencies:       a.tables,
 		Runs:           a.tables,
+		Snapshots:      a.tables,
+		Files:          a.blobs,
+		Directory:      a.graph,
 		Admins:         cfg.Admins,
 		AllowAnonymous: cfg.AllowAnonymous,
 	})
 	return a, nil
+}
+
+// connectGraph builds the Graph client; with GRAPH_MODE=demo it first starts
+// the synthetic tenant on loopback, so the same adapter code runs.
+func (a *app) connectGraph() error {
+	g := a.cfg.Graph
+	gc := graph.Config{BaseURL: g.BaseURL, Auth: g.Auth, TenantID: g.TenantID, ClientID: g.ClientID,
+		ClientSecret: g.ClientSecret, MaxRetryWait: g.MaxRetryWait, Logger: a.log}
+	if g.Mode == config.GraphDemo {
+		tenant := graphfake.NewTenant()
+		demotenant.New(demotenant.Options{Seed: g.DemoSeed, Users: g.DemoUsers}).Fill(tenant)
+		a.fake = graphfake.NewServer(tenant, a.log)
+		if err := a.fake.Start("127.0.0.1:0"); err != nil {
+			return fmt.Errorf("demo tenant: %w", err)
+		}
+		gc.BaseURL, gc.Auth = a.fake.BaseURL(), graph.AuthNone
+	}
+	c, err := graph.New(gc)
+	if err != nil {
+		return fmt.Errorf("Microsoft Graph: %w", err)
+	}
+	a.graph = c
+	return nil
+}
+
+// close releases what newApp started.
+func (a *app) close() {
+	if a.fake != nil {
+		a.fake.Close()
+	}
 }
 
 // storageAccount returns the account from a connection string, or from the
@@ -89,10 +144,8 @@ func (a *app) initStorage(ctx context.Context) error {
 	if err := a.tables.Init(ctx); err != nil {
 		return err
 	}
-	for _, c := range containers {
-		if err := a.blobs[c].Init(ctx); err != nil {
-			return err
-		}
+	if err := a.blobs.Init(ctx); err != nil {
+		return err
 	}
 	for _, q := range queueNames {
 		if err := a.queues.Ensure(ctx, q); err != nil {
@@ -107,5 +160,18 @@ func (a *app) initStorage(ctx context.Context) error {
 }
 
 func (a *app) tableNames() []string     { return a.tables.TableNames() }
-func (a *app) containerNames() []string { return containers }
+func (a *app) containerNames() []string { return []string{container} }
 func (a *app) queueNames() []string     { return queueNames }
+
+// catalogCache keeps the SKU list in the app's blob container.
+type catalogCache struct{ s *blobstore.Store }
+
+func (c catalogCache) Get(ctx context.Context, name string) (io.ReadCloser, time.Time, error) {
+	rc, info, err := c.s.Get(ctx, name)
+	return rc, info.LastModified, err
+}
+
+func (c catalogCache) Put(ctx context.Context, name string, r io.Reader) error {
+	_, err := c.s.Put(ctx, name, r, blobstore.PutOptions{ContentType: "text/csv; charset=utf-8"})
+	return err
+}

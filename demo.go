@@ -17,22 +17,10 @@ import (
 	"time"
 
 	"github.com/shared-tenant/licensetrack/shared/config"
+	"github.com/shared-tenant/licensetrack/shared/demotenant"
 	"github.com/shared-tenant/licensetrack/shared/funchost"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
-
-// demoAgencies are the agencies the demo configures.
-var demoAgencies = []licensing.Agency{
-	{ID: "DOA", Name: "Department of Administration", Contacts: []string{"licensing@doa.example.gov"}, Delegates: []string{"pat.doe@doa.example.gov"},
-		Attribution: licensing.AttributionRule{Attribute: licensing.AttrDepartment, Values: []string{"Department of Administration", "DOA"}}},
-	{ID: "DET", Name: "Division of Enterprise Technology", Contacts: []string{"bbs@det.example.gov"}, Delegates: []string{"lee.chan@det.example.gov"},
-		Attribution: licensing.AttributionRule{Attribute: licensing.AttrUPNDomain, Values: []string{"det.example.gov"}}},
-	{ID: "DHS", Name: "Department of Health Services", Contacts: []string{"it-licensing@dhs.example.gov", "cio@dhs.example.gov"},
-		Attribution: licensing.AttributionRule{Attribute: licensing.AttrCompanyName, Values: []string{"Department of Health Services"}}},
-	{ID: "DNR", Name: "Department of Natural Resources", Contacts: []string{"licenses@dnr.example.gov"},
-		Attribution:     licensing.AttributionRule{Attribute: "extensionAttribute1", Values: []string{"DNR"}},
-		DelegatedGroups: []licensing.DelegatedGroup{{Product: "VISIOCLIENT", GroupID: "3b0c6a52-7d1e-4f7a-9a61-5d2b8c0e4f11"}}},
-}
 
 // demo runs the app locally the way the Functions host would: it starts this
 // same executable as the custom handler under the host harness, then drives
@@ -45,6 +33,7 @@ func demo(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Write
 	if err != nil {
 		return err
 	}
+	defer a.close()
 	step := func(format string, args ...any) { fmt.Fprintf(out, "==> "+format+"\n", args...) }
 
 	step("preparing storage in %s", a.storageName)
@@ -55,6 +44,9 @@ func demo(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Write
 		return fmt.Errorf("storage is not reachable (is Azurite running? make azurite): %w", err)
 	}
 	run := a.svc.StartRun(ctx, "demo", "cli", log)
+	if cfg.Graph.Mode != config.GraphDemo {
+		return errors.New("the demo runs against the synthetic tenant: set GRAPH_MODE=demo")
+	}
 	err = demoFlow(ctx, cfg, a, out, step, run)
 	rec := run.Finish(ctx, err, false, "")
 	if err != nil {
@@ -64,7 +56,7 @@ func demo(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Write
 	fmt.Fprintf(out, `
 Where the data is:
   tables      %s  (Table Storage on Azurite, http://127.0.0.1:10002/devstoreaccount1)
-  containers  %s  (Blob Storage on Azurite, http://127.0.0.1:10000/devstoreaccount1)
+  container   %s  (Blob Storage on Azurite, http://127.0.0.1:10000/devstoreaccount1): snapshots/, catalog/
   files       .azurite/data/ (Azurite's own files; open the account with Azure Storage Explorer's "Local emulator")
 `, strings.Join(a.tableNames(), ", "), strings.Join(a.containerNames(), ", "))
 	return nil
@@ -116,7 +108,9 @@ func demoFlow(ctx context.Context, cfg config.Config, a *app, out io.Writer, ste
 	}
 	step("the API is at %s (as %s)", api.base, orAnonymous(api.caller))
 
-	for _, ag := range demoAgencies {
+	gen := demotenant.New(demotenant.Options{Seed: cfg.Graph.DemoSeed, Users: cfg.Graph.DemoUsers})
+	for _, da := range gen.Agencies() {
+		ag := da.Licensing()
 		body, _ := json.Marshal(ag)
 		status, resp, err := api.do(ctx, http.MethodPut, "/agencies/"+ag.ID, body)
 		if err != nil {
@@ -125,10 +119,8 @@ func demoFlow(ctx context.Context, cfg config.Config, a *app, out io.Writer, ste
 		switch status {
 		case http.StatusCreated:
 			run.Add("agencies created", 1)
-			step("PUT /api/agencies/%s -> %d created", ag.ID, status)
 		case http.StatusOK:
 			run.Add("agencies updated", 1)
-			step("PUT /api/agencies/%s -> %d replaced", ag.ID, status)
 		default:
 			return fmt.Errorf("PUT /api/agencies/%s answered %d: %s", ag.ID, status, resp)
 		}
@@ -148,12 +140,15 @@ func demoFlow(ctx context.Context, cfg config.Config, a *app, out io.Writer, ste
 	if err := json.Unmarshal(resp, &list); err != nil {
 		return fmt.Errorf("GET /api/agencies: %w", err)
 	}
-	step("GET /api/agencies -> %d agencies", list.Count)
+	step("PUT /api/agencies/{id} for %d demo agencies, then GET /api/agencies -> %d agencies", len(gen.Agencies()), list.Count)
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "    ID\tNAME\tATTRIBUTION\tCONTACTS\tUPDATED BY")
+	fmt.Fprintln(tw, "    ID\tNAME\tATTRIBUTION RULE")
 	for _, ag := range list.Agencies {
 		rule := ag.Attribution.Attribute + " = " + strings.Join(ag.Attribution.Values, " | ")
-		fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\n", ag.ID, ag.Name, rule, strings.Join(ag.Contacts, ", "), ag.UpdatedBy)
+		if ag.Attribution.Attribute == licensing.AttrGroup {
+			rule = "member of group " + ag.Attribution.GroupID
+		}
+		fmt.Fprintf(tw, "    %s\t%s\t%s\n", ag.ID, truncateText(ag.Name, 40), truncateText(rule, 70))
 	}
 	tw.Flush()
 
@@ -164,12 +159,73 @@ func demoFlow(ctx context.Context, cfg config.Config, a *app, out io.Writer, ste
 	}
 	step("PUT /api/agencies/BAD with mistakes -> %d %s", status, resp)
 
+	step("taking a usage snapshot of the demo tenant (%d users) through the Graph adapter", cfg.Graph.DemoUsers)
+	before := a.graph.Requests()
+	snapStarted := time.Now()
+	snap, err := a.svc.TakeSnapshot(ctx, licensing.SnapshotOptions{}, a.log)
+	if err != nil {
+		return err
+	}
+	if err := printSnapshot(ctx, a, out, snap, int(a.graph.Requests()-before), time.Since(snapStarted)); err != nil {
+		return err
+	}
+	if err := printAgencyUsage(ctx, a, out, snap); err != nil {
+		return err
+	}
+	run.Add("users in snapshot", snap.Users)
+
 	status, resp, err = api.do(ctx, http.MethodGet, "/runs?limit=3", nil)
 	if err != nil {
 		return err
 	}
-	step("GET /api/runs?limit=3 -> %d %s", status, resp)
+	step("GET /api/runs?limit=3 -> %d %s", status, truncateText(string(resp), 400))
 	return nil
+}
+
+// printAgencyUsage prints a table of agencies by product: the users holding
+// each product, attributed to each agency (and to nobody, or to several).
+func printAgencyUsage(ctx context.Context, a *app, out io.Writer, snap licensing.Snapshot) error {
+	usage, err := a.tables.SnapshotUsage(ctx, snap.ID)
+	if err != nil {
+		return err
+	}
+	var skus []string
+	cells := map[string]map[string]int{}
+	var agencies []string
+	for _, u := range usage {
+		if cells[u.Agency] == nil {
+			cells[u.Agency] = map[string]int{}
+			agencies = append(agencies, u.Agency)
+		}
+		cells[u.Agency][u.SkuID] = u.Users
+	}
+	parts := map[string]string{}
+	for _, t := range snap.Tenant {
+		skus = append(skus, t.SkuID)
+		parts[t.SkuID] = t.PartNumber
+	}
+	fmt.Fprintln(out, "\n  Users holding each product, by agency:")
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "AGENCY\t")
+	for _, s := range skus {
+		fmt.Fprintf(tw, "%s\t", parts[s])
+	}
+	fmt.Fprintln(tw)
+	for _, ag := range agencies {
+		fmt.Fprintf(tw, "%s\t", ag)
+		for _, s := range skus {
+			fmt.Fprintf(tw, "%d\t", cells[ag][s])
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
+}
+
+func truncateText(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }
 
 // appDir finds the folder with host.json: the working directory (a clone),

@@ -106,6 +106,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		ln.Close()
 		return err
 	}
+	defer a.close()
 	srv := &http.Server{
 		Handler:           handlers.New(handlers.Config{Service: a.svc, Logger: log}),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -129,31 +130,6 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
-}
-
-// job is one command-line job.
-type job struct {
-	about string
-	run   func(ctx context.Context, a *app, args []string, out io.Writer) error
-}
-
-// jobs are the jobs "handler run" knows. Scheduled functions register their
-// job here too, so an admin can run any of them by hand.
-var jobs = map[string]job{
-	"init-storage": {
-		about: "create the tables, blob containers and queues the app uses (idempotent)",
-		run: func(ctx context.Context, a *app, args []string, out io.Writer) error {
-			if len(args) > 0 {
-				return usageError{"init-storage takes no arguments"}
-			}
-			if err := a.initStorage(ctx); err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "storage ready in %s: tables %s; containers %s; queues %s\n", a.storageName,
-				strings.Join(a.tableNames(), ", "), strings.Join(a.containerNames(), ", "), strings.Join(a.queueNames(), ", "))
-			return nil
-		},
-	},
 }
 
 func jobList() string {
@@ -181,5 +157,6 @@ func runJob(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 	if err != nil {
 		return err
 	}
+	defer a.close()
 	return j.run(ctx, a, args[1:], out)
 }

@@ -7,8 +7,11 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shared-tenant/licensetrack/shared/storageaccount"
 )
@@ -37,6 +40,17 @@ var Keys = []Key{
 	{Name: "ADMINS", Owner: "app", Description: "Central IT administrators: user principal names or object ids, comma-separated."},
 	{Name: "AUTH_ALLOW_ANONYMOUS", Owner: "app", Default: "false", Description: "`true` lets requests without an App Service identity act as an admin. Local development only: refused when running in Azure."},
 	{Name: "LOG_LEVEL", Owner: "app", Default: "info", Description: "`debug`, `info`, `warn` or `error`: what the handler writes to standard output (invocation logs go to the host either way)."},
+	{Name: "GRAPH_MODE", Owner: "app", Default: "live", Description: "`live` reads the tenant through Microsoft Graph; `demo` runs against a synthetic tenant served in-process (local use only)."},
+	{Name: "GRAPH_BASE_URL", Owner: "app", Default: "https://graph.microsoft.com/v1.0", Description: "Graph's root URL (another national cloud, or a local fake over loopback)."},
+	{Name: "GRAPH_AUTH", Owner: "app", Default: "managed-identity", Description: "`managed-identity` in Azure, `client-secret` for a developer against a real tenant, `none` only for a fake Graph on loopback."},
+	{Name: "AZURE_TENANT_ID", Owner: "app", Description: "Entra ID tenant id (needed with `client-secret`)."},
+	{Name: "AZURE_CLIENT_ID", Owner: "app", Description: "Client id of the user-assigned managed identity, or of the app registration with `client-secret`."},
+	{Name: "AZURE_CLIENT_SECRET", Owner: "app", Description: "The app registration's secret, with `client-secret` only. Never commit it."},
+	{Name: "GRAPH_MAX_RETRY_WAIT", Owner: "app", Default: "2m", Description: "How long one Graph request may wait out throttling (429/503) in all, honouring Retry-After, before the run fails cleanly."},
+	{Name: "DEMO_TENANT_USERS", Owner: "app", Default: "2000", Description: "Size of the synthetic tenant with `GRAPH_MODE=demo` (1 to 1000000)."},
+	{Name: "DEMO_TENANT_SEED", Owner: "app", Default: "1", Description: "Seed of the synthetic tenant: the same seed and size give the same tenant."},
+	{Name: "SKU_CATALOG_URL", Owner: "app", Description: "Where Microsoft's \"Product names and service plan identifiers for licensing\" CSV is read from: an https URL, or `blob:<name>` for a copy uploaded to the `catalog` container. Empty: the built-in table only."},
+	{Name: "SKU_CATALOG_MAX_AGE_HOURS", Owner: "app", Default: "168", Description: "How long the cached copy of the SKU list is used before it is downloaded again."},
 }
 
 // azureMarker is set by App Service and the Functions host in Azure; the app
@@ -62,6 +76,34 @@ type Config struct {
 	LogLevel       slog.Level
 	// InAzure is true when the process runs in App Service / Functions.
 	InAzure bool
+	Graph   Graph
+	Catalog Catalog
+}
+
+// Graph modes.
+const (
+	GraphLive = "live"
+	GraphDemo = "demo"
+)
+
+// Graph says how to reach Microsoft Graph.
+type Graph struct {
+	Mode         string
+	BaseURL      string
+	Auth         string
+	TenantID     string
+	ClientID     string
+	ClientSecret string
+	MaxRetryWait time.Duration
+	// DemoUsers and DemoSeed shape the synthetic tenant of GraphDemo.
+	DemoUsers int
+	DemoSeed  uint64
+}
+
+// Catalog says where SKU names come from.
+type Catalog struct {
+	URL    string
+	MaxAge time.Duration
 }
 
 // Error lists every problem found in the settings.
@@ -164,10 +206,102 @@ func Load(getenv func(string) (string, bool)) (Config, error) {
 		bad("LOG_LEVEL", "%q is not one of debug, info, warn, error", lvl)
 	}
 
+	loadGraph(&cfg, get, bad)
+
+	cfg.Catalog.URL = get("SKU_CATALOG_URL")
+	if u := cfg.Catalog.URL; u != "" && !strings.HasPrefix(u, "blob:") {
+		pu, err := url.Parse(u)
+		if err != nil || pu.Scheme != "https" && !(pu.Scheme == "http" && isLoopback(pu.Hostname())) || pu.Host == "" {
+			bad("SKU_CATALOG_URL", "%q is not an https URL or blob:<name>", redactURL(u))
+		}
+	}
+	if h, err := strconv.Atoi(get("SKU_CATALOG_MAX_AGE_HOURS")); err != nil || h < 1 || h > 24*365 {
+		bad("SKU_CATALOG_MAX_AGE_HOURS", "must be a whole number of hours from 1 to 8760")
+	} else {
+		cfg.Catalog.MaxAge = time.Duration(h) * time.Hour
+	}
+
 	if len(problems) > 0 {
 		return cfg, &Error{Problems: problems}
 	}
 	return cfg, nil
+}
+
+func loadGraph(cfg *Config, get func(string) string, bad func(string, string, ...any)) {
+	g := &cfg.Graph
+	g.Mode = strings.ToLower(get("GRAPH_MODE"))
+	g.BaseURL = strings.TrimRight(get("GRAPH_BASE_URL"), "/")
+	g.Auth = strings.ToLower(get("GRAPH_AUTH"))
+	g.TenantID = get("AZURE_TENANT_ID")
+	g.ClientID = get("AZURE_CLIENT_ID")
+	g.ClientSecret = get("AZURE_CLIENT_SECRET")
+	if d, err := time.ParseDuration(get("GRAPH_MAX_RETRY_WAIT")); err != nil || d < 0 || d > time.Hour {
+		bad("GRAPH_MAX_RETRY_WAIT", "must be a duration such as 2m or 90s, at most 1h")
+	} else {
+		g.MaxRetryWait = d
+	}
+	switch g.Mode {
+	case GraphDemo:
+		if cfg.InAzure {
+			bad("GRAPH_MODE", "demo serves a synthetic tenant and must not be used in Azure")
+		}
+		n, err := strconv.Atoi(get("DEMO_TENANT_USERS"))
+		if err != nil || n < 1 || n > 1_000_000 {
+			bad("DEMO_TENANT_USERS", "must be a whole number from 1 to 1000000")
+		}
+		g.DemoUsers = n
+		seed, err := strconv.ParseUint(get("DEMO_TENANT_SEED"), 10, 64)
+		if err != nil {
+			bad("DEMO_TENANT_SEED", "must be a whole number")
+		}
+		g.DemoSeed = seed
+		return
+	case GraphLive:
+	default:
+		bad("GRAPH_MODE", "%q is not live or demo", g.Mode)
+		return
+	}
+	u, err := url.Parse(g.BaseURL)
+	loopback := err == nil && isLoopback(u.Hostname())
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback)):
+		bad("GRAPH_BASE_URL", "%q is not an https URL (http is allowed only on loopback)", redactURL(g.BaseURL))
+	}
+	switch g.Auth {
+	case "managed-identity":
+	case "client-secret":
+		if g.TenantID == "" {
+			bad("AZURE_TENANT_ID", "is required with GRAPH_AUTH=client-secret")
+		}
+		if g.ClientID == "" {
+			bad("AZURE_CLIENT_ID", "is required with GRAPH_AUTH=client-secret")
+		}
+		if g.ClientSecret == "" {
+			bad("AZURE_CLIENT_SECRET", "is required with GRAPH_AUTH=client-secret")
+		}
+	case "none":
+		if !loopback {
+			bad("GRAPH_AUTH", "none sends no token and is allowed only with a loopback GRAPH_BASE_URL (a local fake)")
+		}
+	default:
+		bad("GRAPH_AUTH", "%q is not managed-identity, client-secret or none", g.Auth)
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// redactURL drops a URL's query (it may hold a SAS token) for messages.
+func redactURL(u string) string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		return u[:i] + "?…"
+	}
+	return u
 }
 
 func parseBool(s string) (bool, error) {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -224,6 +225,84 @@ func TestLoad(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "Eby8vdM02x") {
 				t.Error("the error must never show an account key")
+			}
+		})
+	}
+}
+
+func TestGraphSettings(t *testing.T) {
+	base := map[string]string{"AzureWebJobsStorage": "UseDevelopmentStorage=true", "ADMINS": "a@it.example.gov"}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	tests := []struct {
+		name     string
+		env      map[string]string
+		problems []string
+		check    func(t *testing.T, c Config)
+	}{
+		{name: "defaults: live Graph with a managed identity", env: with(), check: func(t *testing.T, c Config) {
+			want := Graph{Mode: "live", BaseURL: "https://graph.microsoft.com/v1.0", Auth: "managed-identity", MaxRetryWait: 2 * time.Minute}
+			if diff := cmp.Diff(want, c.Graph); diff != "" {
+				t.Errorf("graph (-want +got):\n%s", diff)
+			}
+			if c.Catalog.URL != "" || c.Catalog.MaxAge != 168*time.Hour {
+				t.Errorf("catalog = %+v", c.Catalog)
+			}
+		}},
+		{name: "demo", env: with("GRAPH_MODE", "demo", "DEMO_TENANT_USERS", "100000", "DEMO_TENANT_SEED", "7"), check: func(t *testing.T, c Config) {
+			if c.Graph.Mode != GraphDemo || c.Graph.DemoUsers != 100000 || c.Graph.DemoSeed != 7 {
+				t.Errorf("graph = %+v", c.Graph)
+			}
+		}},
+		{name: "fake on loopback", env: with("GRAPH_AUTH", "none", "GRAPH_BASE_URL", "http://127.0.0.1:8089/v1.0/"), check: func(t *testing.T, c Config) {
+			if c.Graph.BaseURL != "http://127.0.0.1:8089/v1.0" {
+				t.Errorf("base = %q", c.Graph.BaseURL)
+			}
+		}},
+		{name: "client secret needs its three settings", env: with("GRAPH_AUTH", "client-secret"),
+			problems: []string{"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"}},
+		{name: "no token only on loopback", env: with("GRAPH_AUTH", "none"), problems: []string{"GRAPH_AUTH: none"}},
+		{name: "plain http elsewhere", env: with("GRAPH_BASE_URL", "http://graph.example.com/v1.0"), problems: []string{"GRAPH_BASE_URL"}},
+		{name: "demo refused in Azure", env: with("GRAPH_MODE", "demo", "WEBSITE_INSTANCE_ID", "x"), problems: []string{"GRAPH_MODE: demo"}},
+		{name: "bad mode and wait", env: with("GRAPH_MODE", "sandbox", "GRAPH_MAX_RETRY_WAIT", "forever"), problems: []string{"GRAPH_MAX_RETRY_WAIT", "GRAPH_MODE"}},
+		{name: "demo size", env: with("GRAPH_MODE", "demo", "DEMO_TENANT_USERS", "2000000"), problems: []string{"DEMO_TENANT_USERS"}},
+		{name: "catalog URL with a SAS is not echoed", env: with("SKU_CATALOG_URL", "ftp://x.example/list.csv?sig=SECRET"), problems: []string{"SKU_CATALOG_URL"}},
+		{name: "catalog age", env: with("SKU_CATALOG_MAX_AGE_HOURS", "0"), problems: []string{"SKU_CATALOG_MAX_AGE_HOURS"}},
+		{name: "catalog from a blob", env: with("SKU_CATALOG_URL", "blob:uploads/sku.csv"), check: func(t *testing.T, c Config) {
+			if c.Catalog.URL != "blob:uploads/sku.csv" {
+				t.Errorf("catalog = %+v", c.Catalog)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Load(env(tt.env))
+			if tt.problems == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				tt.check(t, cfg)
+				return
+			}
+			cerr, ok := err.(*Error)
+			if !ok || len(cerr.Problems) != len(tt.problems) {
+				t.Fatalf("err = %v, want %d problems", err, len(tt.problems))
+			}
+			for i, p := range tt.problems {
+				if !strings.HasPrefix(cerr.Problems[i], p) {
+					t.Errorf("problem %d = %q, want it to start with %q", i, cerr.Problems[i], p)
+				}
+			}
+			if strings.Contains(err.Error(), "sig=SECRET") {
+				t.Error("the error echoes a secret")
 			}
 		})
 	}

@@ -91,6 +91,15 @@ type callbackError struct{ err error }
 func (e callbackError) Error() string { return e.err.Error() }
 
 func (r *userRead) run(ctx context.Context, q licensing.UserQuery) error {
+	if q.DeltaLink != "" && r.checkLink(q.DeltaLink) != nil {
+		// A link to another Graph endpoint (the base URL changed since it
+		// was stored) cannot be followed: it counts as expired.
+		if q.Strict {
+			return expiredLink(r.checkLink(q.DeltaLink))
+		}
+		r.res.Note = "The stored delta link points at another Graph endpoint than " + r.c.base + "; every user was read again."
+		q.DeltaLink = ""
+	}
 	if q.DeltaLink != "" && !q.SignIn {
 		err := r.delta(ctx, q.DeltaLink)
 		if err == nil || !isDeltaExpired(err) {

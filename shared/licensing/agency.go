@@ -101,6 +101,9 @@ func AttributeNames() []string {
 	return names
 }
 
+// attributeChoices names the attributes in messages.
+const attributeChoices = "department, companyName, officeLocation, upnDomain, group, or extensionAttribute1 to extensionAttribute15"
+
 func knownAttribute(name string) bool {
 	for _, n := range AttributeNames() {
 		if n == name {
@@ -225,10 +228,10 @@ func (a *Agency) Validate() error {
 func (r *AttributionRule) validate(fe *fieldErrors) {
 	switch {
 	case r.Attribute == "":
-		fe.add("attribution.attribute", "is required: one of %s", strings.Join(AttributeNames(), ", "))
+		fe.add("attribution.attribute", "is required: %s", attributeChoices)
 		return
 	case !knownAttribute(r.Attribute):
-		fe.add("attribution.attribute", "%q is not supported; use one of %s", truncate(r.Attribute), strings.Join(AttributeNames(), ", "))
+		fe.add("attribution.attribute", "%q is not supported; use %s", truncate(r.Attribute), attributeChoices)
 		return
 	case r.Attribute == AttrGroup:
 		if !IsGUID(r.GroupID) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -232,12 +231,11 @@ func (r *userRead) delta(ctx context.Context, link string) error {
 		r.res.Pages++
 		for _, u := range page.GetValue() {
 			du := toDirectoryUser(u, false)
+			// Without "Prefer: return=minimal" Graph sends every selected
+			// property of a changed user (null for unset ones), so a change
+			// is a whole user, never a partial one.
 			if removed(u) {
 				du = licensing.DirectoryUser{ID: du.ID, Removed: true}
-			} else {
-				// Graph promises only the changed properties of an updated
-				// user; say which ones came so the caller can merge.
-				du.Partial, du.Fields = true, presentFields(u)
 			}
 			if err := r.emit(du); err != nil {
 				return err
@@ -293,21 +291,6 @@ var errNoPage = errors.New("graph: empty response where a page was expected")
 // expiredLink is the Strict answer to a delta link Graph no longer accepts.
 func expiredLink(err error) error {
 	return licensing.Wrap("graph.readUsers", licensing.Stale, "The stored delta link has expired; every user must be read again.", err)
-}
-
-// presentFields lists the user properties the response carried, from the
-// model's backing store (the deserializer sets only what it read).
-func presentFields(u models.Userable) []string {
-	var fields []string
-	for k := range u.GetBackingStore().Enumerate() {
-		switch k {
-		case "id", "@odata.type", "additionalData", "odataType":
-			continue
-		}
-		fields = append(fields, k)
-	}
-	sort.Strings(fields)
-	return fields
 }
 
 // removed reports whether a delta entry is a removal (@removed annotation).

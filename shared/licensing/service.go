@@ -17,6 +17,17 @@ type ServiceConfig struct {
 	Files FileStore
 	// Directory is the tenant's directory (Microsoft Graph).
 	Directory Directory
+	// Purchases is the ledger.
+	Purchases PurchaseStore
+	// Mailer sends notifications and reports.
+	Mailer Mailer
+	// Catalog names SKUs and resolves part numbers.
+	Catalog CatalogSource
+	// Sheets reads uploaded spreadsheets (the legacy tracking sheet).
+	Sheets SheetReader
+
+	// Terms are the rules of license terms.
+	Terms Terms
 
 	// Admins are the central IT administrators: user principal names or
 	// object ids, compared without case.
@@ -27,6 +38,25 @@ type ServiceConfig struct {
 
 	Now   func() time.Time
 	NewID func() string
+}
+
+// Terms are the rules that decide when purchases are in force.
+type Terms struct {
+	// GraceDays keeps a purchase in force this many days after its term end
+	// (seed 001: licenses end June 30 and are bought again for the fiscal
+	// year starting August 1, so 31 days keeps them through July).
+	GraceDays int
+	// FiscalYearEndMonth and FiscalYearEndDay end an a-la-carte term by
+	// default (June 30).
+	FiscalYearEndMonth time.Month
+	FiscalYearEndDay   int
+	// EnterpriseYears is the length of an Enterprise Agreement term.
+	EnterpriseYears int
+}
+
+// DefaultTerms are the terms of seed 001.
+func DefaultTerms() Terms {
+	return Terms{GraceDays: 31, FiscalYearEndMonth: time.June, FiscalYearEndDay: 30, EnterpriseYears: 3}
 }
 
 // Service applies the product's rules. Handlers and jobs call it; it calls
@@ -43,6 +73,9 @@ func NewService(cfg ServiceConfig) *Service {
 	}
 	if cfg.NewID == nil {
 		cfg.NewID = RandomID
+	}
+	if cfg.Terms == (Terms{}) {
+		cfg.Terms = DefaultTerms()
 	}
 	admins := map[string]bool{}
 	for _, a := range cfg.Admins {

@@ -1,0 +1,96 @@
+package licensing
+
+import (
+	"context"
+	"time"
+)
+
+// Purchase sources.
+const (
+	SourceServiceRequest = "service-request"
+	SourceImport         = "import"
+	SourceCorrection     = "correction"
+)
+
+// Purchase is one line of the ledger: seats of one product an agency
+// bought for a term. Lines are never changed or deleted; a correction is a
+// new line (with a negative or positive quantity) that names the line it
+// corrects, and a renewal names the lines it replaces from its term start.
+// The only change a line sees is its activation: a line from a service
+// request is pending until the seats appear in the tenant (or an admin
+// confirms), and counts only from then on.
+type Purchase struct {
+	// ID is stable for what it records (a service request line, an import
+	// row), so recording the same thing twice finds the existing line.
+	ID     string `json:"id"`
+	Agency string `json:"agency"`
+	SkuID  string `json:"skuId"`
+	// PartNumber is the SKU's part number when known.
+	PartNumber string `json:"skuPartNumber,omitempty"`
+	// Quantity is the number of seats; negative only on a correction.
+	Quantity  int    `json:"quantity"`
+	TermStart Date   `json:"termStart"`
+	TermEnd   Date   `json:"termEnd"`
+	PONumber  string `json:"poNumber"`
+	Reseller  string `json:"reseller,omitempty"`
+	Agreement string `json:"agreement,omitempty"`
+	// SRID is the service request the line comes from, if any.
+	SRID   string `json:"serviceRequest,omitempty"`
+	Source string `json:"source"`
+	// Corrects is the id of the line a correction corrects.
+	Corrects string `json:"corrects,omitempty"`
+	// Replaces are the lines a renewal replaces: they stop counting on this
+	// line's TermStart.
+	Replaces []string `json:"replaces,omitempty"`
+	// ActivatedAt is when the line came into force; nil while pending.
+	ActivatedAt *time.Time `json:"activatedAt,omitempty"`
+	Created     time.Time  `json:"created"`
+	CreatedBy   string     `json:"createdBy"`
+	// Reason says why the line was written (import file and row, the SR,
+	// the correction's explanation).
+	Reason string `json:"reason,omitempty"`
+}
+
+// AuditEntry records one change to the ledger: who, when, what and why.
+type AuditEntry struct {
+	At       time.Time `json:"at"`
+	Who      string    `json:"who"`
+	Action   string    `json:"action"`
+	Agency   string    `json:"agency"`
+	Purchase string    `json:"purchase"`
+	Why      string    `json:"why,omitempty"`
+	// Detail is the line as written, for the record.
+	Detail string `json:"detail,omitempty"`
+}
+
+// PurchaseFilter narrows ListPurchases.
+type PurchaseFilter struct {
+	// Agency keeps one agency's lines when set.
+	Agency string
+	// SRID keeps one service request's lines when set.
+	SRID string
+}
+
+// PurchaseStore keeps the ledger and its audit log.
+type PurchaseStore interface {
+	// AddPurchases writes new lines, each with its audit entry in the same
+	// transaction. A line whose ID is already stored is left unchanged and
+	// is not an error: added lists the ids actually written, so a retried
+	// write records nothing twice.
+	AddPurchases(ctx context.Context, lines []Purchase, who, why string) (added []string, err error)
+	// ActivatePurchases puts pending lines of agency in force at at, with an
+	// audit entry each; lines already active are left as they are. An
+	// unknown id is NotFound.
+	ActivatePurchases(ctx context.Context, agency string, ids []string, at time.Time, who, why string) error
+	// ListPurchases returns lines ordered by agency, term start and id.
+	ListPurchases(ctx context.Context, f PurchaseFilter) ([]Purchase, error)
+	// PurchaseAudit returns an agency's audit entries, newest first.
+	PurchaseAudit(ctx context.Context, agency string, limit int) ([]AuditEntry, error)
+}
+
+// SheetReader turns an uploaded spreadsheet (XLSX or CSV) into rows of
+// cells, the first row being the header. Large files are refused with
+// TooLarge, unreadable ones with Invalid.
+type SheetReader interface {
+	ReadRows(ctx context.Context, content []byte, fileName, contentType string) ([][]string, error)
+}

@@ -55,10 +55,14 @@ type Request struct {
 	Method   string
 	Path     string
 	Query    url.Values
-	// Body is the request body, gunzipped when it was sent compressed.
-	Body   []byte
-	Gzip   bool
-	Status int
+	// Body is the request body, gunzipped when it was sent compressed;
+	// nil for the chunks PUT to an upload URL (Size still counts them).
+	Body []byte
+	Size int
+	Gzip bool
+	// Authorization is whether the request carried an Authorization header.
+	Authorization bool
+	Status        int
 }
 
 // maxRecorded bounds the request log of a long-running server.
@@ -78,6 +82,8 @@ type Server struct {
 	faults   []Fault
 	counts   map[string]int
 	requests []Request
+
+	mail mailState
 
 	srv  *http.Server
 	ln   net.Listener
@@ -198,7 +204,7 @@ func (s *Server) ResetCounts() {
 
 // ServeHTTP serves one Graph request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query()}
+	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Authorization: r.Header.Get("Authorization") != ""}
 	if r.Body != nil {
 		var body io.Reader = io.LimitReader(r.Body, 64<<20)
 		if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
@@ -217,6 +223,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		rec.Body = b
+		rec.Size = len(b)
 	}
 	rt := route(r.URL.Path)
 	rec.Endpoint = rt.endpoint
@@ -228,11 +235,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.finish(w, &rec, rep)
 		return
 	}
-	base := "http://" + r.Host + "/v1.0"
+	host := "http://" + r.Host
+	base := host + "/v1.0"
 	var rep reply
 	switch {
+	case isMailEndpoint(rt.endpoint):
+		rep = s.serveMail(r, rt, rec.Body, host)
+		if rt.endpoint == EndpointUpload {
+			rec.Body = nil
+		}
 	case r.Method != http.MethodGet:
-		rep = errorReply(http.StatusMethodNotAllowed, "Request_BadRequest", "The fake serves reads only.")
+		rep = errorReply(http.StatusMethodNotAllowed, "Request_BadRequest", "The fake serves reads and the mail API only.")
 	case rt.endpoint == EndpointUsers:
 		rep = s.listUsers(base, rec.Query)
 	case rt.endpoint == EndpointUsersDelta:
@@ -290,10 +303,18 @@ type routed struct {
 	endpoint  string
 	group     string
 	usersOnly bool
+	// user, message and token name the mailbox, the message and the
+	// upload session of the mail API.
+	user    string
+	message string
+	token   string
 }
 
 // route names the endpoint of path.
 func route(path string) routed {
+	if tok, ok := strings.CutPrefix(path, uploadPrefix); ok && tok != "" && !strings.Contains(tok, "/") {
+		return routed{endpoint: EndpointUpload, token: tok}
+	}
 	p, ok := strings.CutPrefix(path, "/v1.0/")
 	if !ok {
 		return routed{endpoint: EndpointOther}
@@ -310,6 +331,9 @@ func route(path string) routed {
 		return routed{endpoint: EndpointSubscriptions}
 	}
 	parts := strings.Split(p, "/")
+	if r, ok := mailRoute(parts); ok {
+		return r
+	}
 	if len(parts) >= 3 && parts[0] == "groups" && parts[2] == "transitiveMembers" {
 		switch {
 		case len(parts) == 3:

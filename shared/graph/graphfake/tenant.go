@@ -4,7 +4,11 @@
 // JSON shapes Graph v1.0 documents for the reads the app makes: /users with
 // $select, $top and absolute @odata.nextLink paging, /users/delta with delta
 // and skip tokens, group transitive members, /subscribedSkus and
-// /directory/subscriptions. Faults (429 and 503 storms, any status) can be
+// /directory/subscriptions. It also takes mail as Graph does: sendMail with
+// inline attachments, and drafts with attachments posted or uploaded through
+// upload sessions (a pre-authenticated upload URL taking Content-Range
+// chunks) and then sent; SentMail lists what was delivered, with every
+// attachment reassembled. Faults (429 and 503 storms, any status) can be
 // injected, every request is counted by endpoint and recorded with its query,
 // and the tenant can be changed between runs so that delta reads have
 // something to find.
@@ -542,4 +546,19 @@ func (t *Tenant) transitiveMembers(id string) ([]memberRef, bool) {
 	}
 	t.members[id] = memberCache{version: t.seq, list: out}
 	return out, true
+}
+
+// AddSeats adds n prepaid (enabled) units to the SKU, creating it when the
+// tenant does not have it yet: what an activation does to subscribedSkus.
+func (t *Tenant) AddSeats(skuID, partNumber string, n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	skuID = strings.ToLower(skuID)
+	for i := range t.skus {
+		if t.skus[i].SkuID == skuID {
+			t.skus[i].Enabled += n
+			return
+		}
+	}
+	t.skus = append(t.skus, Sku{SkuID: skuID, PartNumber: partNumber, CapabilityStatus: "Enabled", Enabled: n})
 }

@@ -1,0 +1,459 @@
+// Package outbox is a licensing.Mailer that delivers nothing: it writes each
+// message as a complete RFC 5322 MIME message (an .eml file any mail client
+// opens) to a licensing.FileStore, at outbox/{yyyy-mm-dd}/{message-id}.eml.
+// It serves local runs, the demo and tests (MAIL_MODE=outbox).
+//
+// The date in the name is the message's Date in UTC, not the time of
+// writing, so a retried notification overwrites its own file instead of
+// adding a second one. Attachments are streamed from Attachment.Open through
+// a base64 encoder into the file: a large attachment is never held in memory.
+package outbox
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/mail"
+	"net/textproto"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/shared-tenant/licensetrack/shared/licensing"
+)
+
+// Prefix is the folder of the outbox in the file store.
+const Prefix = "outbox/"
+
+// DefaultDomain is the right-hand side of the Message-ID header.
+const DefaultDomain = "licensing.local"
+
+// maxIDLen bounds a message id used as it is in a file name.
+const maxIDLen = 100
+
+// Mailer writes messages to a file store. It is safe for concurrent use.
+type Mailer struct {
+	files  licensing.FileStore
+	sender string
+	from   *mail.Address
+	domain string
+	log    *slog.Logger
+}
+
+var _ licensing.Mailer = (*Mailer)(nil)
+
+// Option configures a Mailer.
+type Option func(*Mailer)
+
+// WithLogger sets the logger (slog.Default() otherwise).
+func WithLogger(l *slog.Logger) Option { return func(m *Mailer) { m.log = l } }
+
+// WithDomain sets the domain of Message-ID headers (DefaultDomain otherwise).
+func WithDomain(d string) Option { return func(m *Mailer) { m.domain = d } }
+
+// New returns a Mailer writing to files, with sender (MAIL_SENDER) in the
+// From header. A sender that is not an address makes every Send fail with
+// Invalid.
+func New(files licensing.FileStore, sender string, opts ...Option) *Mailer {
+	m := &Mailer{files: files, sender: sender, domain: DefaultDomain, log: slog.Default()}
+	for _, o := range opts {
+		o(m)
+	}
+	if a, err := parseAddress(sender); err == nil {
+		m.from = a
+	}
+	if !validDomain.MatchString(m.domain) {
+		m.domain = DefaultDomain
+	}
+	return m
+}
+
+var (
+	safeID      = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]*$`)
+	validDomain = regexp.MustCompile(`^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$`)
+)
+
+// FileName returns where Send writes m: outbox/{yyyy-mm-dd}/{id}.eml, the
+// date being m.Date in UTC and id a file-name-safe form of m.ID (m.ID
+// itself when it is at most 100 of [A-Za-z0-9._-] not starting with a dot,
+// else a SHA-256 of it).
+func FileName(m licensing.MailMessage) string {
+	return Prefix + m.Date.UTC().Format("2006-01-02") + "/" + fileID(m.ID) + ".eml"
+}
+
+func fileID(id string) string {
+	if len(id) <= maxIDLen && safeID.MatchString(id) {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "sha256-" + hex.EncodeToString(sum[:])
+}
+
+// Send implements licensing.Mailer: it writes m to FileName(m), replacing
+// what an earlier Send of the same message wrote. Invalid when m lacks an
+// ID, a date or a recipient, when an address does not parse, or when the
+// subject or an address holds a line break (header injection); a failure of
+// the file store or of an attachment's content keeps its code.
+func (m *Mailer) Send(ctx context.Context, msg licensing.MailMessage) error {
+	const op = "outbox.send"
+	h, err := m.header(op, msg)
+	if err != nil {
+		return err
+	}
+	name := FileName(msg)
+	fw, err := m.files.Create(ctx, name, "message/rfc822")
+	if err != nil {
+		return wrap(op, "The outbox file could not be created.", err)
+	}
+	bw := bufio.NewWriterSize(fw, 64<<10)
+	n, err := m.write(ctx, bw, h, msg)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		fw.Abort(err)
+		return wrap(op, "The message could not be written to the outbox.", err)
+	}
+	if err := fw.Close(); err != nil {
+		return wrap(op, "The message could not be written to the outbox.", err)
+	}
+	m.log.InfoContext(ctx, "outbox: message written", "id", msg.ID, "file", name,
+		"recipients", len(msg.To)+len(msg.Cc), "attachments", len(msg.Attachments), "attachmentBytes", n)
+	return nil
+}
+
+// wrap keeps the code of a domain error (a store's Unavailable, an
+// attachment's NotFound) and makes anything else Internal.
+func wrap(op, msg string, err error) error {
+	var le *licensing.Error
+	switch {
+	case errors.As(err, &le):
+		return licensing.Wrap(op, licensing.ErrorCode(err), licensing.ErrorMessage(err), err)
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return licensing.Wrap(op, licensing.Unavailable, "Writing the message was cancelled or timed out; try again.", err)
+	}
+	return licensing.Wrap(op, licensing.Internal, msg, err)
+}
+
+// header validates msg and returns its top-level header lines, in order.
+func (m *Mailer) header(op string, msg licensing.MailMessage) ([][2]string, error) {
+	if m.from == nil {
+		return nil, licensing.Errorf(op, licensing.Invalid, "The sender %q is not an email address; set MAIL_SENDER to the address mail is sent from.", m.sender)
+	}
+	var fields []licensing.FieldError
+	bad := func(field, format string, args ...any) {
+		fields = append(fields, licensing.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	if msg.ID == "" {
+		bad("id", "is required: it names the message and keeps a retry from writing it twice")
+	}
+	if msg.Date.IsZero() {
+		bad("date", "is required")
+	}
+	if hasControl(msg.Subject) {
+		bad("subject", "must not contain line breaks or control characters")
+	}
+	var lists [2][]string
+	for i, in := range [][]string{msg.To, msg.Cc} {
+		field := [...]string{"to", "cc"}[i]
+		for j, s := range in {
+			a, err := parseAddress(s)
+			if err != nil {
+				bad(fmt.Sprintf("%s[%d]", field, j), "%v", err)
+				continue
+			}
+			lists[i] = append(lists[i], a.String())
+		}
+	}
+	if len(msg.To)+len(msg.Cc) == 0 {
+		bad("to", "at least one recipient is required")
+	}
+	for i, a := range msg.Attachments {
+		if a.Open == nil {
+			bad(fmt.Sprintf("attachments[%d]", i), "has no content")
+		}
+	}
+	if len(fields) > 0 {
+		return nil, &licensing.Error{Op: op, Code: licensing.Invalid, Message: "The message cannot be sent as it is; see fields.", Fields: fields}
+	}
+	h := [][2]string{
+		{"From", m.from.String()},
+	}
+	if len(lists[0]) > 0 {
+		h = append(h, [2]string{"To", strings.Join(lists[0], ", ")})
+	}
+	if len(lists[1]) > 0 {
+		h = append(h, [2]string{"Cc", strings.Join(lists[1], ", ")})
+	}
+	h = append(h,
+		[2]string{"Subject", encodeWords(msg.Subject)},
+		[2]string{"Date", msg.Date.Format(time.RFC1123Z)},
+		[2]string{"Message-ID", "<" + fileID(msg.ID) + "@" + m.domain + ">"},
+		[2]string{"MIME-Version", "1.0"},
+	)
+	return h, nil
+}
+
+// encodeWords returns s as a header value: itself when it is printable
+// ASCII that a reader would not take for an encoded-word, else RFC 2047
+// B encoded-words of whole UTF-8 characters, at most 75 bytes each.
+func encodeWords(s string) string {
+	plain := !strings.Contains(s, "=?") && strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r > '~' }) < 0
+	if plain {
+		return s
+	}
+	const maxChunk = 45 // 60 bytes of base64 in a 72-byte encoded-word
+	var words []string
+	for len(s) > 0 {
+		n := 0
+		for n < len(s) {
+			_, size := utf8.DecodeRuneInString(s[n:])
+			if n+size > maxChunk {
+				break
+			}
+			n += size
+		}
+		words = append(words, "=?utf-8?b?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	return strings.Join(words, " ")
+}
+
+// parseAddress accepts one address ("a@b.example" or "Name <a@b.example>").
+func parseAddress(s string) (*mail.Address, error) {
+	if hasControl(s) {
+		return nil, errors.New("must not contain line breaks or control characters")
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not an email address", s)
+	}
+	return a, nil
+}
+
+// hasControl reports whether s holds a control character other than tab:
+// CR and LF would end a header line and start another.
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\t' }) >= 0
+}
+
+// write writes the message to w and returns the attachment bytes written.
+func (m *Mailer) write(ctx context.Context, w io.Writer, h [][2]string, msg licensing.MailMessage) (int64, error) {
+	for _, kv := range h {
+		if err := writeHeader(w, kv[0], kv[1]); err != nil {
+			return 0, err
+		}
+	}
+	// top writes the header of the message's single top-level part.
+	top := func(ph textproto.MIMEHeader) (io.Writer, error) {
+		for _, k := range []string{"Content-Type", "Content-Transfer-Encoding"} {
+			if v := ph.Get(k); v != "" {
+				if err := writeHeader(w, k, v); err != nil {
+					return nil, err
+				}
+			}
+		}
+		_, err := io.WriteString(w, "\r\n")
+		return w, err
+	}
+	if len(msg.Attachments) == 0 {
+		return 0, writeBody(top, msg)
+	}
+	mw := multipart.NewWriter(w)
+	if _, err := top(textproto.MIMEHeader{"Content-Type": {mime.FormatMediaType("multipart/mixed", map[string]string{"boundary": mw.Boundary()})}}); err != nil {
+		return 0, err
+	}
+	if err := writeBody(mw.CreatePart, msg); err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, a := range msg.Attachments {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		n, err := m.writeAttachment(ctx, mw, a)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, mw.Close()
+}
+
+// writeBody writes the text of msg as one part, made by create: text/plain,
+// or multipart/alternative of text/plain and text/html when msg has HTML.
+func writeBody(create func(textproto.MIMEHeader) (io.Writer, error), msg licensing.MailMessage) error {
+	if msg.HTML == "" {
+		w, err := create(textHeader("text/plain"))
+		if err != nil {
+			return err
+		}
+		return writeQP(w, msg.Text)
+	}
+	alt := multipart.NewWriter(io.Discard)
+	w, err := create(textproto.MIMEHeader{"Content-Type": {mime.FormatMediaType("multipart/alternative", map[string]string{"boundary": alt.Boundary()})}})
+	if err != nil {
+		return err
+	}
+	mw := multipart.NewWriter(w)
+	if err := mw.SetBoundary(alt.Boundary()); err != nil {
+		return err
+	}
+	for _, part := range []struct{ ct, s string }{{"text/plain", msg.Text}, {"text/html", msg.HTML}} {
+		p, err := mw.CreatePart(textHeader(part.ct))
+		if err != nil {
+			return err
+		}
+		if err := writeQP(p, part.s); err != nil {
+			return err
+		}
+	}
+	return mw.Close()
+}
+
+// textHeader is the header of a UTF-8 quoted-printable text part.
+func textHeader(ct string) textproto.MIMEHeader {
+	return textproto.MIMEHeader{
+		"Content-Type":              {mime.FormatMediaType(ct, map[string]string{"charset": "utf-8"})},
+		"Content-Transfer-Encoding": {"quoted-printable"},
+	}
+}
+
+func writeQP(w io.Writer, s string) error {
+	qp := quotedprintable.NewWriter(w)
+	if _, err := io.WriteString(qp, s); err != nil {
+		return err
+	}
+	return qp.Close()
+}
+
+// writeAttachment writes a as a base64 part, streaming its content.
+func (m *Mailer) writeAttachment(ctx context.Context, mw *multipart.Writer, a licensing.Attachment) (int64, error) {
+	name := fileName(a.Name)
+	ct := contentType(a.ContentType)
+	mt, params, _ := mime.ParseMediaType(ct)
+	params["name"] = name
+	p, err := mw.CreatePart(textproto.MIMEHeader{
+		"Content-Type":              {mime.FormatMediaType(mt, params)},
+		"Content-Disposition":       {mime.FormatMediaType("attachment", map[string]string{"filename": name})},
+		"Content-Transfer-Encoding": {"base64"},
+	})
+	if err != nil {
+		return 0, err
+	}
+	rc, err := a.Open(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	enc := base64.NewEncoder(base64.StdEncoding, &lineWriter{w: p, max: 76})
+	n, err := io.Copy(enc, rc)
+	if err != nil {
+		return n, err
+	}
+	if err := enc.Close(); err != nil {
+		return n, err
+	}
+	if a.Size != n {
+		m.log.WarnContext(ctx, "outbox: attachment size differs from its content", "name", name, "size", a.Size, "content", n)
+	}
+	return n, nil
+}
+
+// lineWriter breaks what it writes into CRLF-terminated lines of max bytes.
+type lineWriter struct {
+	w   io.Writer
+	max int
+	col int
+}
+
+var crlf = []byte("\r\n")
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 {
+		if l.col == l.max {
+			if _, err := l.w.Write(crlf); err != nil {
+				return written, err
+			}
+			l.col = 0
+		}
+		n := min(len(p), l.max-l.col)
+		k, err := l.w.Write(p[:n])
+		written += k
+		l.col += k
+		if err != nil {
+			return written, err
+		}
+		p = p[n:]
+	}
+	return written, nil
+}
+
+// writeHeader writes one header line, folded at spaces so that lines stay
+// near 78 characters where the value allows.
+func writeHeader(w io.Writer, name, value string) error {
+	line := name + ":"
+	var b strings.Builder
+	for _, word := range strings.Split(value, " ") {
+		if len(line)+1+len(word) > 76 && len(line) > len(name)+1 {
+			b.WriteString(line)
+			b.WriteString("\r\n")
+			line = ""
+		}
+		line += " " + word
+	}
+	b.WriteString(line)
+	b.WriteString("\r\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// fileName keeps the last path element of name without control or
+// bidirectional-override characters, at most 255 bytes; "attachment" when
+// nothing is left.
+func fileName(name string) string {
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, name)
+	name = strings.Trim(name, " .")
+	for len(name) > 255 {
+		_, size := utf8.DecodeLastRuneInString(name)
+		name = name[:len(name)-size]
+	}
+	if name == "" {
+		return "attachment"
+	}
+	return name
+}
+
+// contentType returns ct normalised, or application/octet-stream when it is
+// not a media type.
+func contentType(ct string) string {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || !strings.Contains(mt, "/") {
+		return "application/octet-stream"
+	}
+	delete(params, "name")
+	if s := mime.FormatMediaType(mt, params); s != "" {
+		return s
+	}
+	return mt
+}

@@ -28,6 +28,9 @@ type Response struct {
 	// Body is encoded as JSON unless it is a []byte or string, which are
 	// sent as they are with the Content-Type in Headers.
 	Body any
+	// Outputs are values for the function's other output bindings (a queue
+	// message to send), keyed by binding name.
+	Outputs map[string]any
 }
 
 // apiFunc is an HTTP function: decode the request, call the service, return
@@ -58,7 +61,11 @@ func (s *Server) httpFunction(fn apiFunc) function {
 			return map[string]any{"res": errorResponse(err, log)}, nil
 		}
 		log.Info("response", "status", resp.Status)
-		return map[string]any{"res": resp.encode()}, nil
+		out := map[string]any{"res": resp.encode()}
+		for k, v := range resp.Outputs {
+			out[k] = v
+		}
+		return out, nil
 	}
 }
 

@@ -18,8 +18,12 @@ type Config struct {
 	Service *licensing.Service
 	// Logger receives the process's own log (standard output).
 	Logger *slog.Logger
+	// MaxRequestBytes bounds an API request body (a purchase order with
+	// its documents). Default 20 MiB.
+	MaxRequestBytes int64
 	// MaxInvocationBytes bounds the envelope the host may POST (the HTTP
-	// body limit plus base64 and JSON overhead). Default 32 MiB.
+	// body limit plus base64 and JSON overhead). Default 2 × MaxRequestBytes
+	// + 1 MiB.
 	MaxInvocationBytes int64
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -27,11 +31,12 @@ type Config struct {
 
 // Server is the custom handler: an http.Handler for the host's requests.
 type Server struct {
-	svc       *licensing.Service
-	log       *slog.Logger
-	maxBytes  int64
-	now       func() time.Time
-	functions map[string]function
+	svc        *licensing.Service
+	log        *slog.Logger
+	maxBytes   int64
+	maxRequest int64
+	now        func() time.Time
+	functions  map[string]function
 }
 
 // function handles one invocation of one Azure Function. It returns the
@@ -45,15 +50,23 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if cfg.MaxRequestBytes <= 0 {
+		cfg.MaxRequestBytes = 20 << 20
+	}
 	if cfg.MaxInvocationBytes <= 0 {
-		cfg.MaxInvocationBytes = 32 << 20
+		cfg.MaxInvocationBytes = 2*cfg.MaxRequestBytes + 1<<20
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{svc: cfg.Service, log: cfg.Logger, maxBytes: cfg.MaxInvocationBytes, now: cfg.Now, functions: map[string]function{}}
+	s := &Server{svc: cfg.Service, log: cfg.Logger, maxBytes: cfg.MaxInvocationBytes, maxRequest: cfg.MaxRequestBytes, now: cfg.Now, functions: map[string]function{}}
 	s.functions["Agencies"] = s.httpFunction(s.agencies)
 	s.functions["Runs"] = s.httpFunction(s.runs)
+	s.functions["Purchases"] = s.httpFunction(s.purchases)
+	s.functions["PurchaseOrders"] = s.httpFunction(s.purchaseOrders)
+	s.functions["ServiceRequests"] = s.httpFunction(s.serviceRequests)
+	s.functions["ActivationSteps"] = queueFunction("msg", s.activationStep)
+	s.functions["ActivationSweep"] = timerFunction("timer", s.activationSweep)
 	return s
 }
 

@@ -26,8 +26,15 @@ type ServiceConfig struct {
 	// Sheets reads uploaded spreadsheets (the legacy tracking sheet).
 	Sheets SheetReader
 
+	// Requests keeps service requests; Steps queues delayed workflow steps.
+	Requests    RequestStore
+	Steps       StepQueue
+	DeadLetters DeadLetters
+
 	// Terms are the rules of license terms.
 	Terms Terms
+	// Workflow tunes the activation workflow.
+	Workflow Workflow
 
 	// Admins are the central IT administrators: user principal names or
 	// object ids, compared without case.
@@ -54,6 +61,19 @@ type Terms struct {
 	EnterpriseYears int
 }
 
+// Workflow tunes the activation workflow and its notifications.
+type Workflow struct {
+	// CentralIT are the addresses of central IT (activation routing,
+	// failures, summaries).
+	CentralIT []string
+	// AppURL is the public base URL of the API, for links in mail.
+	AppURL string
+	// CheckEvery is how long verify waits between looks at the tenant;
+	// WaitFor how long it keeps looking before asking central IT.
+	CheckEvery time.Duration
+	WaitFor    time.Duration
+}
+
 // DefaultTerms are the terms of seed 001.
 func DefaultTerms() Terms {
 	return Terms{GraceDays: 31, FiscalYearEndMonth: time.June, FiscalYearEndDay: 30, EnterpriseYears: 3}
@@ -76,6 +96,12 @@ func NewService(cfg ServiceConfig) *Service {
 	}
 	if cfg.Terms == (Terms{}) {
 		cfg.Terms = DefaultTerms()
+	}
+	if cfg.Workflow.CheckEvery <= 0 {
+		cfg.Workflow.CheckEvery = 6 * time.Hour
+	}
+	if cfg.Workflow.WaitFor <= 0 {
+		cfg.Workflow.WaitFor = 14 * 24 * time.Hour
 	}
 	admins := map[string]bool{}
 	for _, a := range cfg.Admins {

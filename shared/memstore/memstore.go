@@ -24,6 +24,9 @@ type Store struct {
 	snapshots map[string]storedSnapshot
 	latest    string
 	files     map[string][]byte
+
+	requestState *requestState
+	ledgerState  *ledger
 }
 
 var (

@@ -19,3 +19,11 @@ func TestRunStore(t *testing.T) {
 func TestSnapshotStore(t *testing.T) {
 	storetest.TestSnapshotStore(t, func(t *testing.T) licensing.SnapshotStore { return memstore.New() })
 }
+
+func TestRequestStore(t *testing.T) {
+	storetest.TestRequestStore(t, func(t *testing.T) licensing.RequestStore { return memstore.New() })
+}
+
+func TestPurchaseStore(t *testing.T) {
+	storetest.TestPurchaseStore(t, func(t *testing.T) licensing.PurchaseStore { return memstore.New() })
+}

@@ -20,6 +20,11 @@
 //	                  RowKey "u-{agency}|{sku id}": one usage count
 //	                  PartitionKey "latest", RowKey "pointer": the id of the
 //	                  newest published snapshot, written last
+//	{prefix}Requests  PartitionKey = agency id
+//	                  RowKey "sr-{id}": a service request (JSON)
+//	                  RowKey "po-{hex of the upper-case PO number}": the
+//	                  index of the agency's requests by PO, written in the
+//	                  same transaction as the request
 package tablestore
 
 import (
@@ -58,6 +63,7 @@ type Store struct {
 	agencies  *aztables.Client
 	runs      *aztables.Client
 	snapshots *aztables.Client
+	requests  *aztables.Client
 	names     []string
 	now       func() time.Time
 }
@@ -66,6 +72,7 @@ var (
 	_ licensing.AgencyStore   = (*Store)(nil)
 	_ licensing.RunStore      = (*Store)(nil)
 	_ licensing.SnapshotStore = (*Store)(nil)
+	_ licensing.RequestStore  = (*Store)(nil)
 )
 
 // Table name suffixes.
@@ -73,6 +80,7 @@ const (
 	agenciesTable  = "Agencies"
 	runsTable      = "Runs"
 	snapshotsTable = "Snapshots"
+	requestsTable  = "Requests"
 )
 
 // New returns a Store on the table service svc. Call Init once before use.
@@ -80,12 +88,15 @@ func New(svc *aztables.ServiceClient, opts Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	names := []string{opts.TablePrefix + agenciesTable, opts.TablePrefix + runsTable, opts.TablePrefix + snapshotsTable}
+	names := []string{opts.TablePrefix + agenciesTable, opts.TablePrefix + runsTable, opts.TablePrefix + snapshotsTable,
+		opts.TablePrefix + requestsTable}
+	names = append(names, opts.TablePrefix+purchasesTable)
 	return &Store{
 		svc:       svc,
 		agencies:  svc.NewClient(names[0]),
 		runs:      svc.NewClient(names[1]),
 		snapshots: svc.NewClient(names[2]),
+		requests:  svc.NewClient(names[3]),
 		names:     names,
 		now:       opts.Now,
 	}

@@ -31,3 +31,11 @@ func TestRunStoreConformance(t *testing.T) {
 func TestSnapshotStoreConformance(t *testing.T) {
 	storetest.TestSnapshotStore(t, func(t *testing.T) licensing.SnapshotStore { return newStore(t) })
 }
+
+func TestRequestStoreConformance(t *testing.T) {
+	storetest.TestRequestStore(t, func(t *testing.T) licensing.RequestStore { return newStore(t) })
+}
+
+func TestPurchaseStoreConformance(t *testing.T) {
+	storetest.TestPurchaseStore(t, func(t *testing.T) licensing.PurchaseStore { return newStore(t) })
+}

@@ -1,0 +1,98 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/shared-tenant/licensetrack/shared/licensing"
+)
+
+// serviceRequests serves:
+//
+//	GET  /api/service-requests?agency=&status=
+//	GET  /api/service-requests/{id}
+//	POST /api/service-requests/{id}/documents   (JSON like the intake, or a multipart form)
+//	POST /api/service-requests/{id}/activation  (admins: {"note": "..."} optional)
+func (s *Server) serviceRequests(ctx context.Context, r *Request) (*Response, error) {
+	id := strings.TrimSpace(r.Params["id"])
+	action := strings.TrimSpace(r.Params["action"])
+	switch {
+	case r.Method == http.MethodGet && id == "":
+		list, err := s.svc.ListRequests(ctx, r.Caller, licensing.RequestFilter{Agency: r.Query["agency"], Status: r.Query["status"]})
+		if err != nil {
+			return nil, err
+		}
+		if list == nil {
+			list = []licensing.ServiceRequest{}
+		}
+		return &Response{Status: http.StatusOK, Body: map[string]any{"serviceRequests": list, "count": len(list)}}, nil
+	case r.Method == http.MethodGet && action == "":
+		sr, err := s.svc.GetRequest(ctx, r.Caller, id)
+		if err != nil {
+			return nil, err
+		}
+		return &Response{Status: http.StatusOK, Body: sr}, nil
+	case r.Method == http.MethodPost && action == "documents":
+		in, err := s.decodeIntake(r)
+		if err != nil {
+			return nil, err
+		}
+		res, err := s.svc.CompleteRequest(ctx, r.Caller, id, in)
+		if err != nil {
+			return nil, err
+		}
+		return intakeResponse(r, res), nil
+	case r.Method == http.MethodPost && action == "activation":
+		var body struct {
+			Note string `json:"note"`
+		}
+		if r.HasBody && len(strings.TrimSpace(string(r.Body))) > 0 {
+			b, err := decodeJSON[struct {
+				Note string `json:"note"`
+			}](r, "confirmation", 16<<10)
+			if err != nil {
+				return nil, err
+			}
+			body.Note = b.Note
+		}
+		sr, next, err := s.svc.ConfirmActivation(ctx, r.Caller, id, body.Note)
+		if err != nil {
+			return nil, err
+		}
+		r.Log.Info("activation confirmed", "sr", sr.ID, "status", sr.Status)
+		return &Response{Status: http.StatusOK, Body: sr, Outputs: stepOutputs(next)}, nil
+	case r.Method == http.MethodPost:
+		return nil, licensing.Errorf("handlers.serviceRequests", licensing.NotFound, "Use POST /api/service-requests/{id}/documents or /activation.")
+	}
+	return methodNotAllowed(r.Method, "GET, POST"), nil
+}
+
+// activationStep runs one message of the activation-steps queue.
+func (s *Server) activationStep(ctx context.Context, msg *QueueMessage, log *slog.Logger) (map[string]any, error) {
+	var st licensing.Step
+	if err := json.Unmarshal([]byte(msg.Text), &st); err != nil || st.SR == "" || st.Step == "" {
+		// Retried, and so kept in the poison queue where the sweep reports it.
+		return nil, licensing.Wrap("handlers.activationStep", licensing.Internal, "The message is not a workflow step.", err)
+	}
+	next, err := s.svc.RunStep(ctx, st, log)
+	if err != nil {
+		return nil, err
+	}
+	if len(next) > 0 {
+		log.Info("next steps queued", "next", stepNames(next))
+	}
+	return stepOutputs(next), nil
+}
+
+// activationSweep marks the requests whose messages the host gave up on as
+// failed and tells central IT.
+func (s *Server) activationSweep(ctx context.Context, t *TimerInfo, log *slog.Logger) error {
+	n, err := s.svc.SweepPoisoned(ctx, log)
+	if n > 0 || err != nil {
+		log.Info("poisoned activation messages handled", "count", n)
+	}
+	return err
+}

@@ -1,0 +1,269 @@
+package licensing
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Service request statuses. A request moves submitted → validated →
+// recorded → awaiting-activation → activated → closed, with the side exits
+// needs-information (something is missing; the requester is told) and
+// failed (it cannot go on; central IT is told).
+const (
+	StatusSubmitted          = "submitted"
+	StatusNeedsInformation   = "needs-information"
+	StatusValidated          = "validated"
+	StatusRecorded           = "recorded"
+	StatusAwaitingActivation = "awaiting-activation"
+	StatusActivated          = "activated"
+	StatusClosed             = "closed"
+	StatusFailed             = "failed"
+)
+
+// Agreement kinds.
+const (
+	AgreementEnterprise = "enterprise-agreement"
+	AgreementALaCarte   = "a-la-carte"
+	AgreementCSP        = "csp"
+)
+
+// Activation scenarios (seed 003): they decide whether the activation
+// email's Sign Up or Sign In is the right choice, which cannot be undone.
+const (
+	ScenarioNewCustomer   = "new-customer"
+	ScenarioTrialKeepData = "trial-keep-data"
+	ScenarioTrialFresh    = "trial-fresh"
+	ScenarioBypass        = "bypass"
+)
+
+// Document kinds.
+const (
+	DocPurchaseOrder   = "purchase-order"
+	DocActivationEmail = "activation-email"
+)
+
+// Missing items of an incomplete request.
+const (
+	MissingPurchaseOrder   = DocPurchaseOrder
+	MissingActivationEmail = DocActivationEmail
+	MissingPONumber        = "po-number"
+	MissingLines           = "lines"
+)
+
+// ServiceRequest is one purchase order submitted by one agency, and its way
+// through activation.
+type ServiceRequest struct {
+	ID        string        `json:"id"`
+	Agency    string        `json:"agency"`
+	PONumber  string        `json:"poNumber"`
+	Reseller  string        `json:"reseller,omitempty"`
+	Agreement string        `json:"agreement"`
+	Renewal   bool          `json:"renewal"`
+	Scenario  string        `json:"activationScenario"`
+	TermStart Date          `json:"termStart"`
+	TermEnd   Date          `json:"termEnd"`
+	Lines     []RequestLine `json:"lines"`
+	Documents []Document    `json:"documents"`
+	Requester Person        `json:"requester"`
+
+	Status string `json:"status"`
+	// Missing lists what an incomplete request still needs.
+	Missing []string `json:"missing,omitempty"`
+	// Failure says why a failed request stopped.
+	Failure string `json:"failure,omitempty"`
+
+	// Baseline is the tenant's prepaid (enabled) units per SKU when the
+	// request was recorded; activation shows as baseline + quantity.
+	Baseline map[string]int `json:"baseline,omitempty"`
+	// Purchases are the ledger lines the request wrote.
+	Purchases []string `json:"purchases,omitempty"`
+	// VerifyUntil is when the workflow stops looking for the seats and asks
+	// central IT; VerifySeq the last verification done.
+	VerifyUntil *time.Time `json:"verifyUntil,omitempty"`
+	VerifySeq   int        `json:"verifySeq,omitempty"`
+	// Notified lists the notifications already sent, so none goes twice.
+	Notified []string `json:"notified,omitempty"`
+
+	History   []Transition `json:"history"`
+	Created   time.Time    `json:"created"`
+	Updated   time.Time    `json:"updated"`
+	CreatedBy string       `json:"createdBy"`
+	// Fingerprint identifies the submitted content: the same PO sent again
+	// with the same content is a retry, with other content a conflict.
+	Fingerprint string `json:"fingerprint"`
+	ETag        string `json:"-"`
+}
+
+// RequestLine is one product and quantity of a request.
+type RequestLine struct {
+	// SKU is what the requester wrote (part number or GUID).
+	SKU        string `json:"sku"`
+	SkuID      string `json:"skuId"`
+	PartNumber string `json:"skuPartNumber,omitempty"`
+	Product    string `json:"product,omitempty"`
+	Quantity   int    `json:"quantity"`
+}
+
+// Document is a file attached to a request, kept in Blob Storage under a
+// name the server chose.
+type Document struct {
+	Kind string `json:"kind"`
+	// FileName is the name the requester gave, cleaned, for display only.
+	FileName    string    `json:"fileName"`
+	ContentType string    `json:"contentType"`
+	Size        int64     `json:"size"`
+	SHA256      string    `json:"sha256"`
+	Blob        string    `json:"blob"`
+	Added       time.Time `json:"added"`
+}
+
+// Person is a requester.
+type Person struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+// Transition is one entry of a request's history.
+type Transition struct {
+	At   time.Time `json:"at"`
+	From string    `json:"from,omitempty"`
+	To   string    `json:"to"`
+	// By is who (an address) or which step moved the request.
+	By  string `json:"by"`
+	Why string `json:"why,omitempty"`
+}
+
+// HasDocument reports whether the request has a document of kind.
+func (sr *ServiceRequest) HasDocument(kind string) bool {
+	for _, d := range sr.Documents {
+		if d.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// missing returns what the request lacks to be complete.
+func (sr *ServiceRequest) missing() []string {
+	var m []string
+	if !sr.HasDocument(DocPurchaseOrder) {
+		m = append(m, MissingPurchaseOrder)
+	}
+	if !sr.HasDocument(DocActivationEmail) {
+		m = append(m, MissingActivationEmail)
+	}
+	if sr.PONumber == "" {
+		m = append(m, MissingPONumber)
+	}
+	if len(sr.Lines) == 0 {
+		m = append(m, MissingLines)
+	}
+	return m
+}
+
+// move records a transition to status to.
+func (sr *ServiceRequest) move(at time.Time, to, by, why string) {
+	sr.History = append(sr.History, Transition{At: at.UTC(), From: sr.Status, To: to, By: by, Why: why})
+	sr.Status = to
+	sr.Updated = at.UTC()
+}
+
+// notified reports whether the notification key was sent already.
+func (sr *ServiceRequest) notified(key string) bool {
+	for _, k := range sr.Notified {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// RequestIDAgency returns the agency part of a service request id
+// (AGENCY-hex), or "" when id is not shaped like one.
+func RequestIDAgency(id string) string {
+	i := strings.LastIndexByte(id, '-')
+	if i <= 0 || i == len(id)-1 {
+		return ""
+	}
+	agency, tail := id[:i], id[i+1:]
+	if !ValidAgencyID(agency) {
+		return ""
+	}
+	for _, r := range tail {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return ""
+		}
+	}
+	return agency
+}
+
+// RequestFilter narrows ListRequests.
+type RequestFilter struct {
+	Agency string
+	Status string
+}
+
+// RequestStore keeps service requests.
+type RequestStore interface {
+	// CreateRequest stores a new request together with its index entry
+	// (agency, PO number). When the agency has a request for that PO
+	// already, it returns that request and a Conflict error and writes
+	// nothing. A request without a PO number is not indexed.
+	CreateRequest(ctx context.Context, sr ServiceRequest) (ServiceRequest, error)
+	// GetRequest returns the request with id; NotFound when unknown.
+	GetRequest(ctx context.Context, id string) (ServiceRequest, error)
+	// RequestByPO returns the agency's request for a PO number (compared
+	// without case); NotFound when there is none.
+	RequestByPO(ctx context.Context, agency, po string) (ServiceRequest, error)
+	// UpdateRequest replaces the request if its stored ETag is still
+	// sr.ETag (Stale otherwise) and returns it with the new ETag. A PO
+	// number given to a request that had none is indexed in the same write;
+	// Conflict when another request of the agency has it.
+	UpdateRequest(ctx context.Context, sr ServiceRequest) (ServiceRequest, error)
+	// ListRequests returns requests, newest first.
+	ListRequests(ctx context.Context, f RequestFilter) ([]ServiceRequest, error)
+}
+
+// Step is one message of the activation-steps queue.
+type Step struct {
+	SR   string `json:"sr"`
+	Step string `json:"step"`
+	// Seq numbers the verifications of one request, so a duplicated
+	// verify message does nothing.
+	Seq int `json:"seq,omitempty"`
+}
+
+// Workflow steps.
+const (
+	StepValidate = "validate"
+	StepRecord   = "record"
+	StepRoute    = "route"
+	StepVerify   = "verify"
+	StepClose    = "close"
+	// StepNotify sends a pending notification (needs-information).
+	StepNotify = "notify"
+)
+
+// StepQueue sends a step to run later (the verify step waiting for the
+// seats to appear), which the queue output binding cannot do.
+type StepQueue interface {
+	EnqueueStep(ctx context.Context, s Step, after time.Duration) error
+}
+
+// DeadLetters gives the activation messages the host gave up on (the
+// activation-steps-poison queue).
+type DeadLetters interface {
+	// Dead returns up to n messages; each stays hidden for a while and
+	// comes back unless Done removes it.
+	Dead(ctx context.Context, n int) ([]DeadLetter, error)
+	// Done removes a handled message.
+	Done(ctx context.Context, d DeadLetter) error
+}
+
+// DeadLetter is one poisoned message.
+type DeadLetter struct {
+	ID      string
+	Receipt string
+	Text    string
+}

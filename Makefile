@@ -10,7 +10,7 @@ PKGS     := ./...
 # missing emulator can never turn into a quietly green run.
 export AZURITE_REQUIRED := 1
 
-.PHONY: all build stage package azurite azurite-stop test test-short demo bench lint imports clean
+.PHONY: all build stage package azurite azurite-stop test demo fuzz bench lint imports clean
 
 all: build
 
@@ -43,9 +43,17 @@ test: azurite imports
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 30m $(PKGS)
 
+# The demo's settings: Azurite, the synthetic tenant, mail to the outbox.
+DEMO_ENV := AzureWebJobsStorage=UseDevelopmentStorage=true ADMINS=admin@central-it.example.gov \
+	GRAPH_MODE=demo MAIL_MODE=outbox CENTRAL_IT_EMAIL=licensing@central-it.example.gov \
+	AUTH_ALLOW_ANONYMOUS=false LOG_LEVEL=warn
 demo: azurite build
-	AzureWebJobsStorage=UseDevelopmentStorage=true ADMINS=admin@central-it.example.gov GRAPH_MODE=demo \
-		AUTH_ALLOW_ANONYMOUS=false LOG_LEVEL=warn $(BIN) demo
+	$(DEMO_ENV) $(BIN) demo
+
+# A minute of coverage-guided fuzzing of the intake decoder (JSON and
+# multipart); findings land in handlers/testdata/fuzz.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzIntake -fuzztime 60s -fuzzminimizetime 2s ./handlers/
 
 # Figures are printed, never asserted: these machines are shared and noisy.
 # BENCH_USERS sets the tenant sizes of the snapshot benchmark.

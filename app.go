@@ -13,19 +13,19 @@ import (
 	"github.com/shared-tenant/licensetrack/shared/graph"
 	"github.com/shared-tenant/licensetrack/shared/graph/graphfake"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
+	"github.com/shared-tenant/licensetrack/shared/outbox"
 	"github.com/shared-tenant/licensetrack/shared/queues"
 	"github.com/shared-tenant/licensetrack/shared/skucatalog"
 	"github.com/shared-tenant/licensetrack/shared/storageaccount"
 	"github.com/shared-tenant/licensetrack/shared/tablestore"
+	"github.com/shared-tenant/licensetrack/shared/xlsx"
 )
 
-// container is the one blob container of the app; files are kept under
-// paths that say what they are: snapshots/, catalog/, reports/, outbox/,
-// documents/.
-const container = "licensing"
-
-// queueNames are the queues the app uses (each with its -poison queue).
-var queueNames = []string{}
+// containerName is the one blob container of the app (after
+// STORAGE_PREFIX); files are kept under paths that say what they are:
+// documents/ (purchase orders and activation emails), snapshots/,
+// catalog/, reports/, outbox/.
+const containerName = "licensing"
 
 // app is the wiring of one process: configuration, adapters and the
 // service, built explicitly here and nowhere else.
@@ -35,7 +35,9 @@ type app struct {
 	storageName string
 	tables      *tablestore.Store
 	blobs       *blobstore.Store
+	container   string
 	queues      *queues.Client
+	stepsQueue  string
 	graph       *graph.Client
 	// fake is the in-process synthetic tenant of GRAPH_MODE=demo.
 	fake    *graphfake.Server
@@ -67,10 +69,12 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		cfg:         cfg,
 		log:         log,
 		storageName: acct.Redacted(),
-		tables:      tablestore.New(tsvc, tablestore.Options{}),
-		blobs:       blobstore.New(bsvc, container),
+		tables:      tablestore.New(tsvc, tablestore.Options{TablePrefix: cfg.Storage.Prefix}),
+		container:   cfg.Storage.Prefix + containerName,
+		stepsQueue:  cfg.Storage.ActivationQueue,
 		queues:      queues.New(qsvc),
 	}
+	a.blobs = blobstore.New(bsvc, a.container)
 	if err := a.connectGraph(); err != nil {
 		return nil, err
 	}
@@ -83,16 +87,39 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("SKU catalog: %w", err)
 	}
+	w := cfg.Workflow
 	a.svc = licensing.NewService(licensing.ServiceConfig{
-		Agencies:       a.tables,
-		Runs:           a.tables,
-		Snapshots:      a.tables,
-		Files:          a.blobs,
-		Directory:      a.graph,
+		Agencies:    a.tables,
+		Runs:        a.tables,
+		Snapshots:   a.tables,
+		Requests:    a.tables,
+		Purchases:   a.tables,
+		Files:       a.blobs,
+		Directory:   a.graph,
+		Mailer:      a.mailer(),
+		Catalog:     a.catalog,
+		Sheets:      xlsx.NewReader(xlsx.DefaultLimits()),
+		Steps:       a.queues.Steps(a.stepsQueue),
+		DeadLetters: a.queues.DeadLetters(a.stepsQueue + "-poison"),
+		Terms: licensing.Terms{GraceDays: w.GraceDays, FiscalYearEndMonth: w.FiscalYearEndMonth, FiscalYearEndDay: w.FiscalYearEndDay,
+			EnterpriseYears: licensing.DefaultTerms().EnterpriseYears},
+		Workflow:       licensing.Workflow{CentralIT: w.CentralIT, AppURL: w.AppURL, CheckEvery: w.CheckEvery, WaitFor: w.WaitFor},
 		Admins:         cfg.Admins,
 		AllowAnonymous: cfg.AllowAnonymous,
 	})
 	return a, nil
+}
+
+// mailer sends through Graph, or to the outbox in Blob Storage.
+func (a *app) mailer() licensing.Mailer {
+	if a.cfg.Mail.Mode == config.MailOutbox {
+		sender := a.cfg.Mail.Sender
+		if sender == "" {
+			sender = "licensing@localhost.localdomain"
+		}
+		return outbox.New(a.blobs, sender, outbox.WithLogger(a.log))
+	}
+	return a.graph.Mailer(a.cfg.Mail.Sender)
 }
 
 // connectGraph builds the Graph client; with GRAPH_MODE=demo it first starts
@@ -147,7 +174,7 @@ func (a *app) initStorage(ctx context.Context) error {
 	if err := a.blobs.Init(ctx); err != nil {
 		return err
 	}
-	for _, q := range queueNames {
+	for _, q := range a.queueNames() {
 		if err := a.queues.Ensure(ctx, q); err != nil {
 			return err
 		}
@@ -160,8 +187,8 @@ func (a *app) initStorage(ctx context.Context) error {
 }
 
 func (a *app) tableNames() []string     { return a.tables.TableNames() }
-func (a *app) containerNames() []string { return []string{container} }
-func (a *app) queueNames() []string     { return queueNames }
+func (a *app) containerNames() []string { return []string{a.container} }
+func (a *app) queueNames() []string     { return []string{a.stepsQueue} }
 
 // catalogCache keeps the SKU list in the app's blob container.
 type catalogCache struct{ s *blobstore.Store }

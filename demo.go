@@ -56,7 +56,7 @@ func demo(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Write
 	fmt.Fprintf(out, `
 Where the data is:
   tables      %s  (Table Storage on Azurite, http://127.0.0.1:10002/devstoreaccount1)
-  container   %s  (Blob Storage on Azurite, http://127.0.0.1:10000/devstoreaccount1): snapshots/, catalog/
+  container   %s  (Blob Storage on Azurite, http://127.0.0.1:10000/devstoreaccount1): documents/, snapshots/, outbox/, catalog/
   files       .azurite/data/ (Azurite's own files; open the account with Azure Storage Explorer's "Local emulator")
 `, strings.Join(a.tableNames(), ", "), strings.Join(a.containerNames(), ", "))
 	return nil
@@ -83,30 +83,41 @@ func demoFlow(ctx context.Context, cfg config.Config, a *app, out io.Writer, ste
 	for _, f := range hostApp.Functions {
 		names = append(names, f.Name)
 	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	front := "http://" + ln.Addr().String()
+	// The handler reads the same synthetic tenant as this process, through
+	// its Graph adapter over loopback, so that an "activation" here shows in
+	// its subscribedSkus.
+	env := append(os.Environ(), "GRAPH_MODE=live", "GRAPH_AUTH=none", "GRAPH_BASE_URL="+a.fake.BaseURL(),
+		"APP_URL="+front, "ACTIVATION_CHECK_EVERY=2s")
 	step("starting the handler under the host harness (functions: %s)", strings.Join(names, ", "))
 	started := time.Now()
-	host, err := hostApp.Start(ctx, exe, os.Environ(), funchost.Config{
+	host, err := hostApp.Start(ctx, exe, env, funchost.Config{
 		QueueService: qsvc,
+		Settings:     map[string]string{"ACTIVATION_QUEUE": cfg.Storage.ActivationQueue},
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	defer host.Close()
 	step("handler ready in %s", time.Since(started).Round(time.Millisecond))
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{Handler: host, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
-	api := &demoClient{base: "http://" + ln.Addr().String() + "/api"}
+	qctx, stopQueues := context.WithCancel(ctx)
+	defer stopQueues()
+	go host.RunQueues(qctx)
+	api := &demoClient{base: front + "/api"}
 	if len(cfg.Admins) > 0 {
 		api.caller = cfg.Admins[0]
 	}
-	step("the API is at %s (as %s)", api.base, orAnonymous(api.caller))
+	step("the API is at %s (as %s); the harness polls activation-steps like the host", api.base, orAnonymous(api.caller))
 
 	gen := demotenant.New(demotenant.Options{Seed: cfg.Graph.DemoSeed, Users: cfg.Graph.DemoUsers})
 	for _, da := range gen.Agencies() {
@@ -158,6 +169,13 @@ func demoFlow(ctx context.Context, cfg config.Config, a *app, out io.Writer, ste
 		return err
 	}
 	step("PUT /api/agencies/BAD with mistakes -> %d %s", status, resp)
+
+	if err := demoLedger(ctx, api, gen, out, step); err != nil {
+		return err
+	}
+	if err := demoPurchaseOrders(ctx, api, a, gen, out, step); err != nil {
+		return err
+	}
 
 	step("taking a usage snapshot of the demo tenant (%d users) through the Graph adapter", cfg.Graph.DemoUsers)
 	before := a.graph.Requests()
@@ -261,12 +279,23 @@ type demoClient struct {
 }
 
 func (c *demoClient) do(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
+	ct := ""
+	if body != nil {
+		ct = "application/json"
+	}
+	return c.send(ctx, method, path, ct, body)
+}
+
+// as returns a client calling as caller.
+func (c *demoClient) as(caller string) *demoClient { return &demoClient{base: c.base, caller: caller} }
+
+func (c *demoClient) send(ctx context.Context, method, path, contentType string, body []byte) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	if c.caller != "" {
 		req.Header.Set("X-MS-CLIENT-PRINCIPAL-NAME", c.caller)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -40,6 +41,80 @@ var jobs = map[string]job{
 		about: "read license use from Graph and publish a usage snapshot [--full] [--sign-in]",
 		run:   snapshotJob,
 	},
+	"activation-steps": {
+		about: "run the queued activation steps now, as the host would [--drain: until the queue is empty]",
+		run:   activationStepsJob,
+	},
+	"activation-sweep": {
+		about: "mark the requests whose steps failed every retry (activation-steps-poison) as failed and tell central IT",
+		run: func(ctx context.Context, a *app, args []string, out io.Writer) error {
+			if len(args) > 0 {
+				return usageError{"activation-sweep takes no arguments"}
+			}
+			n, err := a.svc.SweepPoisoned(ctx, a.log)
+			fmt.Fprintf(out, "%d poisoned activation message(s) handled\n", n)
+			return err
+		},
+	},
+}
+
+// activationStepsJob runs activation steps from the queue in this process:
+// each message's step, then its successors queued, then the message
+// deleted; a step that fails with a retryable error is left for the host.
+func activationStepsJob(ctx context.Context, a *app, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("activation-steps", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	drain := fs.Bool("drain", false, "keep going until the queue is empty")
+	if err := fs.Parse(args); err != nil {
+		return usageError{"activation-steps: " + err.Error()}
+	}
+	if err := a.initStorage(ctx); err != nil {
+		return err
+	}
+	done, failed := 0, 0
+	for {
+		msgs, err := a.queues.Receive(ctx, a.stepsQueue, 16, 5*time.Minute)
+		if err != nil {
+			return err
+		}
+		if len(msgs) == 0 {
+			break
+		}
+		for _, m := range msgs {
+			var st licensing.Step
+			if err := json.Unmarshal([]byte(m.Text), &st); err != nil {
+				fmt.Fprintf(out, "  skipped a message that is not a step: %.80q\n", m.Text)
+				failed++
+				continue
+			}
+			next, err := a.svc.RunStep(ctx, st, a.log)
+			if err != nil && licensing.Retryable(err) {
+				fmt.Fprintf(out, "  %s %s: %v (left for a retry)\n", st.SR, st.Step, licensing.ErrorMessage(err))
+				failed++
+				continue
+			}
+			for _, n := range next {
+				b, _ := json.Marshal(n)
+				if err := a.queues.Enqueue(ctx, a.stepsQueue, string(b), 0); err != nil {
+					return err
+				}
+			}
+			if err := a.queues.Delete(ctx, a.stepsQueue, m.ID, m.PopReceipt); err != nil {
+				return err
+			}
+			if err != nil {
+				fmt.Fprintf(out, "  %s %s: %s (dropped)\n", st.SR, st.Step, licensing.ErrorMessage(err))
+			} else {
+				fmt.Fprintf(out, "  %s %s done\n", st.SR, st.Step)
+			}
+			done++
+		}
+		if !*drain {
+			break
+		}
+	}
+	fmt.Fprintf(out, "%d step(s) run, %d left for a retry\n", done, failed)
+	return nil
 }
 
 // snapshotJob takes a snapshot and prints what an administrator checks: how

@@ -108,7 +108,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer a.close()
 	srv := &http.Server{
-		Handler:           handlers.New(handlers.Config{Service: a.svc, Logger: log}),
+		Handler:           handlers.New(handlers.Config{Service: a.svc, Logger: log, MaxRequestBytes: cfg.Workflow.MaxRequestBytes}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	log.Info("handler listening", "port", cfg.Port, "storage", a.storageName, "ready_ms", time.Since(started).Milliseconds())

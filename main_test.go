@@ -36,10 +36,10 @@ func TestCommandLine(t *testing.T) {
 	}{
 		{"help", []string{"help"}, nil, 0, "handler run <job>", nil},
 		{"unknown command", []string{"serv"}, nil, 2, "", []string{`unknown command "serv"`, "usage:"}},
-		{"every bad setting named", nil, map[string]string{"LOG_LEVEL": "loud"}, 1, "", []string{"AzureWebJobsStorage", "ADMINS", "LOG_LEVEL"}},
-		{"serve needs the port", nil, map[string]string{"AzureWebJobsStorage": "UseDevelopmentStorage=true", "ADMINS": "a@b.example.gov"}, 1, "", []string{"FUNCTIONS_CUSTOMHANDLER_PORT is not set"}},
-		{"run needs a job", []string{"run"}, map[string]string{"AzureWebJobsStorage": "UseDevelopmentStorage=true", "ADMINS": "a@b.example.gov"}, 2, "", []string{"run needs a job name", "init-storage"}},
-		{"unknown job", []string{"run", "payrol"}, map[string]string{"AzureWebJobsStorage": "UseDevelopmentStorage=true", "ADMINS": "a@b.example.gov"}, 2, "", []string{`unknown job "payrol"`}},
+		{"every bad setting named", nil, map[string]string{"LOG_LEVEL": "loud"}, 1, "", []string{"AzureWebJobsStorage", "ADMINS", "LOG_LEVEL", "CENTRAL_IT_EMAIL"}},
+		{"serve needs the port", nil, map[string]string{"AzureWebJobsStorage": "UseDevelopmentStorage=true", "ADMINS": "a@b.example.gov", "MAIL_MODE": "outbox", "CENTRAL_IT_EMAIL": "it@b.example.gov"}, 1, "", []string{"FUNCTIONS_CUSTOMHANDLER_PORT is not set"}},
+		{"run needs a job", []string{"run"}, map[string]string{"AzureWebJobsStorage": "UseDevelopmentStorage=true", "ADMINS": "a@b.example.gov", "MAIL_MODE": "outbox", "CENTRAL_IT_EMAIL": "it@b.example.gov"}, 2, "", []string{"run needs a job name", "init-storage"}},
+		{"unknown job", []string{"run", "payrol"}, map[string]string{"AzureWebJobsStorage": "UseDevelopmentStorage=true", "ADMINS": "a@b.example.gov", "MAIL_MODE": "outbox", "CENTRAL_IT_EMAIL": "it@b.example.gov"}, 2, "", []string{`unknown job "payrol"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,6 +92,10 @@ func TestStagedBinaryUnderHost(t *testing.T) {
 		"ADMINS=admin@central-it.example.gov",
 		"AUTH_ALLOW_ANONYMOUS=false",
 		"LOG_LEVEL=info",
+		"MAIL_MODE=outbox",
+		"CENTRAL_IT_EMAIL=licensing@central-it.example.gov",
+		"GRAPH_MODE=demo",
+		"DEMO_TENANT_USERS=50",
 	)
 	qsvc, err := acct.QueueService()
 	if err != nil {
@@ -177,6 +181,7 @@ func BenchmarkStartToReady(b *testing.B) {
 		port := 20000 + i%20000
 		p := exec.Command(bin)
 		p.Env = append(os.Environ(), "AzureWebJobsStorage=UseDevelopmentStorage=true", "ADMINS=admin@central-it.example.gov",
+			"MAIL_MODE=outbox", "CENTRAL_IT_EMAIL=licensing@central-it.example.gov",
 			"LOG_LEVEL=error", "FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port))
 		if err := p.Start(); err != nil {
 			b.Fatal(err)

@@ -18,6 +18,12 @@ param location string = resourceGroup().location
 @description('Central IT administrators: user principal names or object ids, comma-separated.')
 param admins string
 
+@description('Central IT addresses for activation routing and failures, comma-separated.')
+param centralIT string
+
+@description('Mailbox the app sends mail from (scope Mail.Send to it with Exchange RBAC for Applications).')
+param mailSender string
+
 @description('Minimum level the handler writes to standard output: debug, info, warn or error.')
 param logLevel string = 'info'
 
@@ -139,6 +145,15 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identity.properties.clientId};Authorization=AAD' }
         { name: 'ADMINS', value: admins }
+        { name: 'ACTIVATION_QUEUE', value: 'activation-steps' }
+        { name: 'CENTRAL_IT_EMAIL', value: centralIT }
+        { name: 'MAIL_MODE', value: 'graph' }
+        { name: 'MAIL_SENDER', value: mailSender }
+        { name: 'APP_URL', value: 'https://func-${name}-${suffix}.azurewebsites.net' }
+        { name: 'GRAPH_MODE', value: 'live' }
+        { name: 'GRAPH_AUTH', value: 'managed-identity' }
+        { name: 'AZURE_CLIENT_ID', value: identity.properties.clientId }
+        { name: 'SKU_CATALOG_URL', value: 'https://download.microsoft.com/download/e/3/e/e3e9faf2-f28b-490a-9ada-c6089a1fc5b0/Product%20names%20and%20service%20plan%20identifiers%20for%20licensing.csv' }
         { name: 'AUTH_ALLOW_ANONYMOUS', value: 'false' }
         { name: 'LOG_LEVEL', value: logLevel }
       ]

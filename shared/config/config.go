@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/mail"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +39,8 @@ var Keys = []Key{
 	{Name: "AzureWebJobsStorage__accountName", Owner: "app", Description: "Storage account name for an identity-based connection (managed identity; no keys)."},
 	{Name: "AzureWebJobsStorage__clientId", Owner: "app", Description: "Client id of the user-assigned managed identity for the identity-based connection; empty for the system-assigned one."},
 	{Name: "AzureWebJobsStorage__credential", Owner: "app", Description: "`managedidentity` with the identity-based connection (what the host expects); anything else is refused."},
+	{Name: "STORAGE_PREFIX", Owner: "app", Description: "Put before every table and blob container name, to keep several environments (or test runs) apart in one storage account: lower-case letters and digits, starting with a letter."},
+	{Name: "ACTIVATION_QUEUE", Owner: "app", Default: "activation-steps", Description: "The queue of the activation workflow; the functions' bindings read it as %ACTIVATION_QUEUE%, so set it in the app settings. Its poison queue is the same name with -poison."},
 	{Name: "ADMINS", Owner: "app", Description: "Central IT administrators: user principal names or object ids, comma-separated."},
 	{Name: "AUTH_ALLOW_ANONYMOUS", Owner: "app", Default: "false", Description: "`true` lets requests without an App Service identity act as an admin. Local development only: refused when running in Azure."},
 	{Name: "LOG_LEVEL", Owner: "app", Default: "info", Description: "`debug`, `info`, `warn` or `error`: what the handler writes to standard output (invocation logs go to the host either way)."},
@@ -51,7 +55,22 @@ var Keys = []Key{
 	{Name: "DEMO_TENANT_SEED", Owner: "app", Default: "1", Description: "Seed of the synthetic tenant: the same seed and size give the same tenant."},
 	{Name: "SKU_CATALOG_URL", Owner: "app", Description: "Where Microsoft's \"Product names and service plan identifiers for licensing\" CSV is read from: an https URL, or `blob:<name>` for a copy uploaded to the `catalog` container. Empty: the built-in table only."},
 	{Name: "SKU_CATALOG_MAX_AGE_HOURS", Owner: "app", Default: "168", Description: "How long the cached copy of the SKU list is used before it is downloaded again."},
+	{Name: "MAIL_MODE", Owner: "app", Default: "graph", Description: "`graph` sends mail with Graph sendMail from `MAIL_SENDER`; `outbox` writes each message as an .eml file to blob `outbox/{date}/` (local runs, the demo, tests)."},
+	{Name: "MAIL_SENDER", Owner: "app", Description: "The mailbox mail is sent from with `MAIL_MODE=graph` (scope the app's Mail.Send to it with Exchange RBAC for Applications)."},
+	{Name: "CENTRAL_IT_EMAIL", Owner: "app", Description: "Central IT's addresses, comma-separated: activation routing, failures, summaries."},
+	{Name: "APP_URL", Owner: "app", Description: "Public base URL of the app (https://func-licensing.azurewebsites.net), for links in mail."},
+	{Name: "MAX_REQUEST_MB", Owner: "app", Default: "20", Description: "Largest accepted request body (a purchase order with its documents), in MB."},
+	{Name: "ENTITLEMENT_GRACE_DAYS", Owner: "app", Default: "31", Description: "Days a purchase stays in force after its term end (licenses ending June 30 are re-bought for August 1)."},
+	{Name: "FISCAL_YEAR_END", Owner: "app", Default: "06-30", Description: "Month and day (MM-DD) an a-la-carte term ends by default."},
+	{Name: "ACTIVATION_CHECK_EVERY", Owner: "app", Default: "6h", Description: "How often the workflow looks for a request's seats in the tenant after routing it for activation."},
+	{Name: "ACTIVATION_WAIT_DAYS", Owner: "app", Default: "14", Description: "How long it keeps looking before asking central IT to confirm the activation by hand."},
 }
+
+var (
+	prefixPattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,19}$`)
+	// queuePattern leaves room for the "-poison" suffix within 63 characters.
+	queuePattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9]|-[a-z0-9]){2,55}$`)
+)
 
 // azureMarker is set by App Service and the Functions host in Azure; the app
 // reads it only to refuse settings meant for a developer's machine.
@@ -59,6 +78,10 @@ const azureMarker = "WEBSITE_INSTANCE_ID"
 
 // Storage says how to reach the storage account.
 type Storage struct {
+	// Prefix goes before table and container names.
+	Prefix string
+	// ActivationQueue is the workflow's queue.
+	ActivationQueue string
 	// Account is set when a connection string was given.
 	Account *storageaccount.Account
 	// AccountName and ClientID are set for an identity-based connection.
@@ -75,9 +98,35 @@ type Config struct {
 	AllowAnonymous bool
 	LogLevel       slog.Level
 	// InAzure is true when the process runs in App Service / Functions.
-	InAzure bool
-	Graph   Graph
-	Catalog Catalog
+	InAzure  bool
+	Graph    Graph
+	Catalog  Catalog
+	Mail     Mail
+	Workflow Workflow
+}
+
+// Mail modes.
+const (
+	MailGraph  = "graph"
+	MailOutbox = "outbox"
+)
+
+// Mail says how mail is sent.
+type Mail struct {
+	Mode   string
+	Sender string
+}
+
+// Workflow holds the intake and activation settings.
+type Workflow struct {
+	CentralIT          []string
+	AppURL             string
+	MaxRequestBytes    int64
+	GraceDays          int
+	FiscalYearEndMonth time.Month
+	FiscalYearEndDay   int
+	CheckEvery         time.Duration
+	WaitFor            time.Duration
 }
 
 // Graph modes.
@@ -169,6 +218,15 @@ func Load(getenv func(string) (string, bool)) (Config, error) {
 		bad("AzureWebJobsStorage", "is not set: give a connection string, UseDevelopmentStorage=true for Azurite, or AzureWebJobsStorage__accountName for a managed identity")
 	}
 
+	cfg.Storage.Prefix = get("STORAGE_PREFIX")
+	if p := cfg.Storage.Prefix; p != "" && !prefixPattern.MatchString(p) {
+		bad("STORAGE_PREFIX", "%q must be 1 to 20 lower-case letters and digits, starting with a letter", p)
+	}
+	cfg.Storage.ActivationQueue = get("ACTIVATION_QUEUE")
+	if !queuePattern.MatchString(cfg.Storage.ActivationQueue) {
+		bad("ACTIVATION_QUEUE", "%q is not a queue name: 3 to 56 lower-case letters, digits and single dashes", cfg.Storage.ActivationQueue)
+	}
+
 	rawAdmins := get("ADMINS")
 	for _, a := range strings.Split(rawAdmins, ",") {
 		if a = strings.TrimSpace(a); a == "" {
@@ -221,10 +279,81 @@ func Load(getenv func(string) (string, bool)) (Config, error) {
 		cfg.Catalog.MaxAge = time.Duration(h) * time.Hour
 	}
 
+	loadWorkflow(&cfg, get, bad)
+
 	if len(problems) > 0 {
 		return cfg, &Error{Problems: problems}
 	}
 	return cfg, nil
+}
+
+func loadWorkflow(cfg *Config, get func(string) string, bad func(string, string, ...any)) {
+	m := &cfg.Mail
+	m.Mode = strings.ToLower(get("MAIL_MODE"))
+	m.Sender = strings.ToLower(get("MAIL_SENDER"))
+	switch m.Mode {
+	case MailGraph:
+		if m.Sender == "" {
+			bad("MAIL_SENDER", "is required with MAIL_MODE=graph: the mailbox to send from")
+		} else if !validEmail(m.Sender) {
+			bad("MAIL_SENDER", "%q is not a mailbox address", m.Sender)
+		}
+	case MailOutbox:
+	default:
+		bad("MAIL_MODE", "%q is not graph or outbox", m.Mode)
+	}
+	w := &cfg.Workflow
+	for _, a := range strings.Split(get("CENTRAL_IT_EMAIL"), ",") {
+		if a = strings.ToLower(strings.TrimSpace(a)); a == "" {
+			continue
+		}
+		if !validEmail(a) {
+			bad("CENTRAL_IT_EMAIL", "%q is not an email address", a)
+			continue
+		}
+		w.CentralIT = append(w.CentralIT, a)
+	}
+	if len(w.CentralIT) == 0 {
+		bad("CENTRAL_IT_EMAIL", "is empty: give central IT's address for activation routing and failures")
+	}
+	w.AppURL = strings.TrimRight(get("APP_URL"), "/")
+	if w.AppURL != "" {
+		u, err := url.Parse(w.AppURL)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+			bad("APP_URL", "%q is not an https URL", redactURL(w.AppURL))
+		}
+	}
+	if n, err := strconv.Atoi(get("MAX_REQUEST_MB")); err != nil || n < 1 || n > 100 {
+		bad("MAX_REQUEST_MB", "must be a whole number of MB from 1 to 100")
+	} else {
+		w.MaxRequestBytes = int64(n) << 20
+	}
+	if n, err := strconv.Atoi(get("ENTITLEMENT_GRACE_DAYS")); err != nil || n < 0 || n > 366 {
+		bad("ENTITLEMENT_GRACE_DAYS", "must be a whole number of days from 0 to 366")
+	} else {
+		w.GraceDays = n
+	}
+	if t, err := time.Parse("01-02", get("FISCAL_YEAR_END")); err != nil {
+		bad("FISCAL_YEAR_END", "must be a month and day like 06-30")
+	} else {
+		w.FiscalYearEndMonth, w.FiscalYearEndDay = t.Month(), t.Day()
+	}
+	if d, err := time.ParseDuration(get("ACTIVATION_CHECK_EVERY")); err != nil || d < time.Second || d > 7*24*time.Hour {
+		bad("ACTIVATION_CHECK_EVERY", "must be a duration from 1s to 168h, such as 6h")
+	} else {
+		w.CheckEvery = d
+	}
+	if n, err := strconv.Atoi(get("ACTIVATION_WAIT_DAYS")); err != nil || n < 1 || n > 90 {
+		bad("ACTIVATION_WAIT_DAYS", "must be a whole number of days from 1 to 90")
+	} else {
+		w.WaitFor = time.Duration(n) * 24 * time.Hour
+	}
+}
+
+// validEmail accepts a bare address (no display name).
+func validEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && !strings.ContainsAny(s, " <>")
 }
 
 func loadGraph(cfg *Config, get func(string) string, bad func(string, string, ...any)) {

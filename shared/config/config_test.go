@@ -86,6 +86,8 @@ func TestLoad(t *testing.T) {
 	base := map[string]string{
 		"AzureWebJobsStorage": "UseDevelopmentStorage=true",
 		"ADMINS":              "Admin@Central.example.gov, 0f1e2d3c-aaaa-bbbb-cccc-000000000001",
+		"MAIL_MODE":           "outbox",
+		"CENTRAL_IT_EMAIL":    "it@central.example.gov",
 	}
 	with := func(kv ...string) map[string]string {
 		m := map[string]string{}
@@ -168,6 +170,8 @@ func TestLoad(t *testing.T) {
 				"AUTH_ALLOW_ANONYMOUS: \"sometimes\" is not true or false",
 				"ADMINS: is empty",
 				"LOG_LEVEL: \"loud\" is not one of",
+				"MAIL_SENDER: is required",
+				"CENTRAL_IT_EMAIL: is empty",
 			},
 		},
 		{
@@ -231,7 +235,8 @@ func TestLoad(t *testing.T) {
 }
 
 func TestGraphSettings(t *testing.T) {
-	base := map[string]string{"AzureWebJobsStorage": "UseDevelopmentStorage=true", "ADMINS": "a@it.example.gov"}
+	base := map[string]string{"AzureWebJobsStorage": "UseDevelopmentStorage=true", "ADMINS": "a@it.example.gov",
+		"MAIL_MODE": "outbox", "CENTRAL_IT_EMAIL": "it@central.example.gov"}
 	with := func(kv ...string) map[string]string {
 		m := map[string]string{}
 		for k, v := range base {
@@ -305,5 +310,46 @@ func TestGraphSettings(t *testing.T) {
 				t.Error("the error echoes a secret")
 			}
 		})
+	}
+}
+
+func TestWorkflowSettings(t *testing.T) {
+	base := map[string]string{"AzureWebJobsStorage": "UseDevelopmentStorage=true", "ADMINS": "a@it.example.gov"}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	cfg, err := Load(env(with("MAIL_SENDER", "Licensing@Central.example.gov", "CENTRAL_IT_EMAIL", "a@it.example.gov, b@it.example.gov",
+		"APP_URL", "https://func.example.net/", "FISCAL_YEAR_END", "09-30", "ACTIVATION_CHECK_EVERY", "30m")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Workflow{CentralIT: []string{"a@it.example.gov", "b@it.example.gov"}, AppURL: "https://func.example.net", MaxRequestBytes: 20 << 20,
+		GraceDays: 31, FiscalYearEndMonth: time.September, FiscalYearEndDay: 30, CheckEvery: 30 * time.Minute, WaitFor: 14 * 24 * time.Hour}
+	if diff := cmp.Diff(want, cfg.Workflow); diff != "" {
+		t.Errorf("workflow (-want +got):\n%s", diff)
+	}
+	if cfg.Mail != (Mail{Mode: MailGraph, Sender: "licensing@central.example.gov"}) {
+		t.Errorf("mail = %+v", cfg.Mail)
+	}
+	_, err = Load(env(with("MAIL_MODE", "smtp", "CENTRAL_IT_EMAIL", "x; y", "APP_URL", "http://func.example.net", "MAX_REQUEST_MB", "500",
+		"ENTITLEMENT_GRACE_DAYS", "-1", "FISCAL_YEAR_END", "June 30", "ACTIVATION_CHECK_EVERY", "500ms", "ACTIVATION_WAIT_DAYS", "0")))
+	cerr, ok := err.(*Error)
+	if !ok {
+		t.Fatalf("err = %v", err)
+	}
+	var keys []string
+	for _, p := range cerr.Problems {
+		keys = append(keys, p[:strings.IndexByte(p, ':')])
+	}
+	wantKeys := []string{"MAIL_MODE", "CENTRAL_IT_EMAIL", "CENTRAL_IT_EMAIL", "APP_URL", "MAX_REQUEST_MB", "ENTITLEMENT_GRACE_DAYS", "FISCAL_YEAR_END", "ACTIVATION_CHECK_EVERY", "ACTIVATION_WAIT_DAYS"}
+	if diff := cmp.Diff(wantKeys, keys); diff != "" {
+		t.Errorf("problems (-want +got):\n%s\n%v", diff, err)
 	}
 }

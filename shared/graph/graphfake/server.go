@@ -77,6 +77,9 @@ type Server struct {
 
 	// DeltaPageSize is the number of users per /users/delta page.
 	DeltaPageSize int
+	// Latency delays every answer, so a test can catch a caller in the
+	// middle of a call. Set it before serving.
+	Latency time.Duration
 
 	mu       sync.Mutex
 	faults   []Fault
@@ -204,6 +207,13 @@ func (s *Server) ResetCounts() {
 
 // ServeHTTP serves one Graph request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.Latency > 0 {
+		select {
+		case <-time.After(s.Latency):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Authorization: r.Header.Get("Authorization") != ""}
 	if r.Body != nil {
 		var body io.Reader = io.LimitReader(r.Body, 64<<20)

@@ -61,7 +61,7 @@ BENCH_USERS ?= 100000,1000000
 bench: azurite
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./handlers/ ./shared/...
 	$(GO) test -run '^$$' -bench StartToReady -benchtime 20x .
-	SNAPSHOT_BENCH_USERS=$(BENCH_USERS) $(GO) test -run '^$$' -bench Snapshot -benchtime 1x -timeout 60m .
+	SNAPSHOT_BENCH_USERS=$(BENCH_USERS) $(GO) test -run '^$$' -bench 'Snapshot|IntakeLoad' -benchtime 1x -timeout 60m .
 
 lint: imports
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"os"
 	osexec "os/exec"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,7 +43,7 @@ var (
 )
 
 // sharedHandler builds the staged handler once per test run.
-func sharedHandler(t *testing.T) string {
+func sharedHandler(t testing.TB) string {
 	t.Helper()
 	handlerOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "handler")
@@ -65,7 +68,7 @@ func sharedHandler(t *testing.T) string {
 // Azurite (tables, container and queue of its own) and a fake Graph, and
 // can kill and restart the handler.
 type workflowRig struct {
-	t       *testing.T
+	t       testing.TB
 	app     *funchost.App
 	bin     string
 	env     []string
@@ -85,7 +88,7 @@ type workflowRig struct {
 // testAppDir copies host.json and the function folders, with the queue's
 // visibility timeout down to one second and maxDequeueCount 3, so retries
 // and poison happen within a test.
-func testAppDir(t *testing.T) string {
+func testAppDir(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	raw, err := os.ReadFile("host.json")
@@ -120,7 +123,7 @@ func testAppDir(t *testing.T) string {
 	return dir
 }
 
-func newWorkflowRig(t *testing.T, extraEnv ...string) *workflowRig {
+func newWorkflowRig(t testing.TB, extraEnv ...string) *workflowRig {
 	t.Helper()
 	acct := azuritetest.Account(t)
 	bin := sharedHandler(t)
@@ -442,4 +445,86 @@ func TestWorkflowSurvivesHandlerCrashes(t *testing.T) {
 		t.Error("no step was interrupted: the test did not crash the handler mid-step")
 	}
 	r.checkOnce(id, []string{"close", "route"})
+}
+
+// BenchmarkIntakeLoad sends purchase orders to the staged handler under the
+// harness, over loopback HTTP, with Table and Blob Storage on Azurite: a
+// bounded load (INTAKE_LOAD_REQUESTS, default 400, from 8 clients, at most
+// 60 s). It reports throughput and the p50 and p99 latency seen by the
+// clients. The queue is not polled meanwhile, so only intake is measured.
+// Run with -benchtime 1x.
+func BenchmarkIntakeLoad(b *testing.B) {
+	total := 400
+	if v, err := strconv.Atoi(os.Getenv("INTAKE_LOAD_REQUESTS")); err == nil && v > 0 {
+		total = v
+	}
+	const workers = 8
+	r := newWorkflowRig(b)
+	r.cancel() // intake only
+	front := httptest.NewServer(r.host.Load())
+	defer front.Close()
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
+	for b.Loop() {
+		deadline := time.Now().Add(60 * time.Second)
+		var next atomic.Int64
+		lat := make([]time.Duration, total)
+		errs := make(chan error, workers)
+		run := fmt.Sprintf("%06d", time.Now().UnixNano()%1000000)
+		start := time.Now()
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= total || time.Now().After(deadline) {
+						return
+					}
+					body, _ := json.Marshal(map[string]any{"agency": "DOA", "poNumber": fmt.Sprintf("L%s-%d", run, i), "agreement": "a-la-carte",
+						"activationScenario": "new-customer", "termStart": "2026-08-01", "requester": map[string]string{"name": "Pat", "email": delegate},
+						"lines": []map[string]any{{"sku": "VISIOCLIENT", "quantity": 5}},
+						"documents": []map[string]string{
+							{"kind": "purchase-order", "contentType": "application/pdf", "contentBase64": base64.StdEncoding.EncodeToString(demoPDF)},
+							{"kind": "activation-email", "contentBase64": base64.StdEncoding.EncodeToString(demoEML)}}})
+					req, _ := http.NewRequest(http.MethodPost, front.URL+"/api/purchase-orders", bytes.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("X-MS-CLIENT-PRINCIPAL-NAME", delegate)
+					t0 := time.Now()
+					resp, err := client.Do(req)
+					if err != nil {
+						errs <- err
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					lat[i] = time.Since(t0)
+					if resp.StatusCode != http.StatusCreated {
+						errs <- fmt.Errorf("request %d: status %d", i, resp.StatusCode)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		elapsed := time.Since(start)
+		close(errs)
+		for err := range errs {
+			b.Fatal(err)
+		}
+		var done []time.Duration
+		for _, l := range lat {
+			if l > 0 {
+				done = append(done, l)
+			}
+		}
+		sort.Slice(done, func(i, j int) bool { return done[i] < done[j] })
+		if len(done) == 0 {
+			b.Fatal("no request finished")
+		}
+		b.ReportMetric(float64(len(done)), "requests")
+		b.ReportMetric(float64(len(done))/elapsed.Seconds(), "req/s")
+		b.ReportMetric(float64(done[len(done)/2].Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(done[len(done)*99/100].Microseconds())/1000, "p99-ms")
+	}
 }

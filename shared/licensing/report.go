@@ -1,0 +1,175 @@
+package licensing
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Product statuses on a report.
+const (
+	ProductOK     = "OK"
+	ProductOver   = "Over"
+	ProductUnused = "Unused"
+)
+
+// AgencyReport is what one agency's license report shows (DESIGN section 7):
+// per product what it bought and what it uses, its purchases in force, and,
+// streamed separately, its licensed users.
+type AgencyReport struct {
+	Agency Agency
+	// Date is the report's date (the payroll Monday); DataAsOf when the
+	// usage snapshot was taken.
+	Date       Date
+	DataAsOf   time.Time
+	SnapshotID string
+	Products   []ProductLine
+	Purchases  []PurchaseLine
+	// InactiveDays is how long without a sign-in makes a user a candidate
+	// to reclaim; SignInKnown says whether sign-ins were read at all.
+	InactiveDays int
+	SignInKnown  bool
+	// Users counts the licensed users attributed to the agency.
+	Users int
+}
+
+// ProductLine is one product of a report's Summary.
+type ProductLine struct {
+	SkuID      string
+	PartNumber string
+	Name       string
+	// Purchased is the entitlement in force on the report's date.
+	Purchased int
+	// InUse counts the agency's users holding the product.
+	InUse int
+	// Available is Purchased − InUse (negative when over).
+	Available int
+	// Status is ProductOK, ProductOver or ProductUnused.
+	Status string
+	// Disabled and Inactive count users holding it who could give it back.
+	Disabled int
+	Inactive int
+}
+
+// PurchaseLine is one purchase in force on a report's date.
+type PurchaseLine struct {
+	PONumber    string
+	Reseller    string
+	ProductName string
+	PartNumber  string
+	Quantity    int
+	TermStart   Date
+	TermEnd     Date
+	// DaysToEnd counts from the report's date to the term end (negative
+	// when in grace).
+	DaysToEnd int
+	InGrace   bool
+}
+
+// UserLine is one licensed user on a report.
+type UserLine struct {
+	UserPrincipalName string
+	DisplayName       string
+	// Agency is set on the enterprise summary's lists; Matched says which
+	// attribute matched (or, for a conflict, every match).
+	Agency         string
+	Matched        string
+	Licenses       []UserLicenseLine
+	AccountEnabled bool
+	LastSignIn     *time.Time
+	// Reclaim says why the user is a candidate to give a license back
+	// (disabled, never signed in, no sign-in for N days); empty when not.
+	Reclaim string
+}
+
+// UserLicenseLine is one license of a user on a report.
+type UserLicenseLine struct {
+	Name       string
+	PartNumber string
+	Direct     bool
+	ByGroup    bool
+}
+
+// EnterpriseSummary is central IT's view of a payroll date: every agency by
+// product, the tenant check, and (streamed separately) the unattributed and
+// conflicting users.
+type EnterpriseSummary struct {
+	Date         Date
+	DataAsOf     time.Time
+	SnapshotID   string
+	Rows         []EnterpriseRow
+	Tenant       []TenantCheckRow
+	Unattributed int
+	Conflicts    int
+}
+
+// EnterpriseRow is one agency and product.
+type EnterpriseRow struct {
+	Agency     string
+	AgencyName string
+	ProductLine
+}
+
+// TenantCheckRow compares, for one SKU, what the agencies bought (the
+// ledger) with what the tenant has (subscribedSkus): a difference means
+// untracked purchases or a tracking error (seed 001 step 6).
+type TenantCheckRow struct {
+	SkuID      string
+	PartNumber string
+	Name       string
+	// Purchased is the sum of the agencies' entitlements.
+	Purchased int
+	// Prepaid is the tenant's enabled units; Consumed its assigned ones.
+	Prepaid  int
+	Consumed int
+	// Difference is Prepaid − Purchased.
+	Difference int
+	Note       string
+}
+
+// UserSource streams users to fn, in order; fn's error stops it.
+type UserSource func(fn func(UserLine) error) error
+
+// ReportWriter renders reports as spreadsheets. Users stream from the
+// source, so memory does not grow with the number of users.
+type ReportWriter interface {
+	// WriteAgencyReport writes r with sheets Summary (with a chart of
+	// purchased against in use), Users and Purchases.
+	WriteAgencyReport(w io.Writer, r AgencyReport, users UserSource) error
+	// WriteEnterpriseSummary writes s with sheets Agencies, Tenant check,
+	// Unattributed and Conflicts.
+	WriteEnterpriseSummary(w io.Writer, s EnterpriseSummary, unattributed, conflicts UserSource) error
+}
+
+// Deliveries records which reports went to whom, so a resumed run never
+// mails twice.
+type Deliveries interface {
+	// GetDelivery returns the delivery of report key for run (a payroll
+	// date); NotFound when nothing was recorded yet.
+	GetDelivery(ctx context.Context, run, key string) (Delivery, error)
+	// PutDelivery records d (create or replace).
+	PutDelivery(ctx context.Context, d Delivery) error
+	// ListDeliveries returns a run's deliveries.
+	ListDeliveries(ctx context.Context, run string) ([]Delivery, error)
+}
+
+// Delivery states, in order.
+const (
+	DeliveryWritten = "written"
+	// DeliveryMailing is recorded just before the mail goes: a delivery
+	// found in this state after a crash may or may not have gone, and is
+	// not sent again (it is reported instead).
+	DeliveryMailing = "mailing"
+	DeliveryMailed  = "mailed"
+)
+
+// Delivery is one report of one run.
+type Delivery struct {
+	Run    string    `json:"run"`
+	Key    string    `json:"key"`
+	State  string    `json:"state"`
+	File   string    `json:"file"`
+	To     []string  `json:"to,omitempty"`
+	At     time.Time `json:"at"`
+	Detail string    `json:"detail,omitempty"`
+}

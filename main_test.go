@@ -103,7 +103,9 @@ func TestStagedBinaryUnderHost(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	host, err := app.Start(ctx, bin, env, funchost.Config{QueueService: qsvc})
+	queue := azuritetest.Name(t, "steps")
+	env = append(env, "ACTIVATION_QUEUE="+queue)
+	host, err := app.Start(ctx, bin, env, funchost.Config{QueueService: qsvc, Settings: map[string]string{"ACTIVATION_QUEUE": queue}})
 	if err != nil {
 		t.Fatal(err)
 	}

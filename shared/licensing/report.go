@@ -169,6 +169,7 @@ type Delivery struct {
 	Key    string    `json:"key"`
 	State  string    `json:"state"`
 	File   string    `json:"file"`
+	Size   int64     `json:"size,omitempty"`
 	To     []string  `json:"to,omitempty"`
 	At     time.Time `json:"at"`
 	Detail string    `json:"detail,omitempty"`

@@ -36,6 +36,11 @@ type ServiceConfig struct {
 	// Workflow tunes the activation workflow.
 	Workflow Workflow
 
+	// Reports renders spreadsheets; Deliveries records what went to whom.
+	Reports    ReportWriter
+	Deliveries Deliveries
+	Reporting  Reporting
+
 	// Admins are the central IT administrators: user principal names or
 	// object ids, compared without case.
 	Admins []string

@@ -27,6 +27,7 @@ type Store struct {
 
 	requestState *requestState
 	ledgerState  *ledger
+	deliveries   map[[2]string]licensing.Delivery
 }
 
 var (

@@ -27,3 +27,7 @@ func TestRequestStore(t *testing.T) {
 func TestPurchaseStore(t *testing.T) {
 	storetest.TestPurchaseStore(t, func(t *testing.T) licensing.PurchaseStore { return memstore.New() })
 }
+
+func TestDeliveries(t *testing.T) {
+	storetest.TestDeliveries(t, func(t *testing.T) licensing.Deliveries { return memstore.New() })
+}

@@ -115,3 +115,36 @@ func TestRequestStore(t *testing.T, newStore func(t *testing.T) licensing.Reques
 		t.Errorf("GetRequest(not-an-id): %v", err)
 	}
 }
+
+// TestDeliveries checks the delivery records every store shares.
+func TestDeliveries(t *testing.T, newStore func(t *testing.T) licensing.Deliveries) {
+	ctx := context.Background()
+	s := newStore(t)
+	if _, err := s.GetDelivery(ctx, "payroll-2026-11-23", "DOA"); licensing.ErrorCode(err) != licensing.NotFound {
+		t.Fatalf("empty store: %v", err)
+	}
+	at := time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC)
+	d := licensing.Delivery{Run: "payroll-2026-11-23", Key: "DOA", State: licensing.DeliveryWritten, File: "reports/payroll/2026-11-23/DOA.xlsx", Size: 12345, At: at}
+	if err := s.PutDelivery(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	d.State, d.To = licensing.DeliveryMailed, []string{"x@doa.example.gov"}
+	if err := s.PutDelivery(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	other := licensing.Delivery{Run: "payroll-2026-12-07", Key: "DOA", State: licensing.DeliveryWritten, At: at}
+	if err := s.PutDelivery(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetDelivery(ctx, d.Run, "DOA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(d, got); diff != "" {
+		t.Errorf("delivery (-want +got):\n%s", diff)
+	}
+	list, err := s.ListDeliveries(ctx, d.Run)
+	if err != nil || len(list) != 1 {
+		t.Errorf("list = %v, %v; want one delivery", list, err)
+	}
+}

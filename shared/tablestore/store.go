@@ -20,6 +20,8 @@
 //	                  RowKey "u-{agency}|{sku id}": one usage count
 //	                  PartitionKey "latest", RowKey "pointer": the id of the
 //	                  newest published snapshot, written last
+//	{prefix}Deliveries PartitionKey = report run (payroll-2026-11-23),
+//	                  RowKey = report (agency id, enterprise-summary)
 //	{prefix}Requests  PartitionKey = agency id
 //	                  RowKey "sr-{id}": a service request (JSON)
 //	                  RowKey "po-{hex of the upper-case PO number}": the
@@ -64,6 +66,7 @@ type Store struct {
 	runs      *aztables.Client
 	snapshots *aztables.Client
 	requests  *aztables.Client
+	delivery  *aztables.Client
 	names     []string
 	now       func() time.Time
 }
@@ -73,6 +76,7 @@ var (
 	_ licensing.RunStore      = (*Store)(nil)
 	_ licensing.SnapshotStore = (*Store)(nil)
 	_ licensing.RequestStore  = (*Store)(nil)
+	_ licensing.Deliveries    = (*Store)(nil)
 )
 
 // Table name suffixes.
@@ -81,6 +85,7 @@ const (
 	runsTable      = "Runs"
 	snapshotsTable = "Snapshots"
 	requestsTable  = "Requests"
+	deliveryTable  = "Deliveries"
 )
 
 // New returns a Store on the table service svc. Call Init once before use.
@@ -89,7 +94,7 @@ func New(svc *aztables.ServiceClient, opts Options) *Store {
 		opts.Now = time.Now
 	}
 	names := []string{opts.TablePrefix + agenciesTable, opts.TablePrefix + runsTable, opts.TablePrefix + snapshotsTable,
-		opts.TablePrefix + requestsTable}
+		opts.TablePrefix + requestsTable, opts.TablePrefix + deliveryTable}
 	names = append(names, opts.TablePrefix+purchasesTable)
 	return &Store{
 		svc:       svc,
@@ -97,6 +102,7 @@ func New(svc *aztables.ServiceClient, opts Options) *Store {
 		runs:      svc.NewClient(names[1]),
 		snapshots: svc.NewClient(names[2]),
 		requests:  svc.NewClient(names[3]),
+		delivery:  svc.NewClient(names[4]),
 		names:     names,
 		now:       opts.Now,
 	}

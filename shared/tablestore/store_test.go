@@ -39,3 +39,7 @@ func TestRequestStoreConformance(t *testing.T) {
 func TestPurchaseStoreConformance(t *testing.T) {
 	storetest.TestPurchaseStore(t, func(t *testing.T) licensing.PurchaseStore { return newStore(t) })
 }
+
+func TestDeliveriesConformance(t *testing.T) {
+	storetest.TestDeliveries(t, func(t *testing.T) licensing.Deliveries { return newStore(t) })
+}

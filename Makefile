@@ -10,7 +10,7 @@ PKGS     := ./...
 # missing emulator can never turn into a quietly green run.
 export AZURITE_REQUIRED := 1
 
-.PHONY: all build stage package azurite azurite-stop test demo fuzz bench lint imports clean
+.PHONY: all build stage package azurite azurite-stop test demo render fuzz bench lint imports clean
 
 all: build
 
@@ -49,6 +49,12 @@ DEMO_ENV := AzureWebJobsStorage=UseDevelopmentStorage=true ADMINS=admin@central-
 	AUTH_ALLOW_ANONYMOUS=false LOG_LEVEL=warn
 demo: azurite build
 	$(DEMO_ENV) $(BIN) demo
+
+# PNG pages of a demo agency's report and the enterprise summary in
+# out/render/ (installs LibreOffice and poppler-utils when missing; not part
+# of make test).
+render: demo
+	scripts/render.sh
 
 # A minute of coverage-guided fuzzing of the intake decoder (JSON and
 # multipart); findings land in handlers/testdata/fuzz.

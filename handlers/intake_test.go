@@ -35,7 +35,7 @@ func intakeServer(t testing.TB, maxRequest int64) (*Server, *memstore.Store) {
 	t.Helper()
 	store := memstore.New()
 	svc := licensing.NewService(licensing.ServiceConfig{
-		Agencies: store, Runs: store, Requests: store, Purchases: store, Files: store, Catalog: catalogSource{},
+		Agencies: store, Runs: store, Requests: store, Purchases: store, Files: store, Snapshots: store, Catalog: catalogSource{},
 		Admins: []string{admin},
 		Now:    func() time.Time { return time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC) },
 	})
@@ -74,6 +74,12 @@ func postIntake(t testing.TB, srv *Server, function, path string, params map[str
 	env, _ := json.Marshal(map[string]any{"Data": map[string]any{"req": map[string]any{
 		"Url": "https://func.example.net/api/" + path, "Method": "POST", "Query": map[string]string{}, "Headers": headers, "Params": params, "Body": enc,
 	}}, "Metadata": map[string]any{}})
+	return invokeEnvelope(t, srv, function, env)
+}
+
+// invokeEnvelope posts an invocation to a function and reads the reply.
+func invokeEnvelope(t testing.TB, srv *Server, function string, env []byte) hostReply {
+	t.Helper()
 	rec := httptest.NewRecorder()
 	srv.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/"+function, bytes.NewReader(env)))
 	var out struct {
@@ -287,4 +293,3 @@ func FuzzIntake(f *testing.F) {
 		}
 	})
 }
-

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -67,6 +68,9 @@ func New(cfg Config) *Server {
 	s.functions["ServiceRequests"] = s.httpFunction(s.serviceRequests)
 	s.functions["ActivationSteps"] = queueFunction("msg", s.activationStep)
 	s.functions["ActivationSweep"] = timerFunction("timer", s.activationSweep)
+	s.functions["LicenseReports"] = s.httpFunction(s.licenseReports)
+	s.functions["PayrollReport"] = timerFunction("timer", s.payrollReport)
+	s.functions["UsageAudit"] = timerFunction("timer", s.usageAudit)
 	return s
 }
 
@@ -126,7 +130,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, name string, fn 
 		s.fail(w, name, invID, lines, fmt.Errorf("cannot read the invocation payload: %w", err))
 		return
 	}
-	outputs, err := fn(r.Context(), &inv, log)
+	outputs, err := s.call(r.Context(), fn, &inv, log)
 	if err != nil {
 		log.Error("invocation failed", "error", err, "retry", licensing.Retryable(err))
 		s.fail(w, name, invID, lines, err)
@@ -134,6 +138,18 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, name string, fn 
 	}
 	log.Debug("invocation finished", "ms", s.now().Sub(start).Milliseconds())
 	writeJSON(w, http.StatusOK, InvokeResponse{Outputs: outputs, Logs: lines.all()})
+}
+
+// call runs fn, turning a panic into an internal error: a bug in one
+// function fails that invocation, not the process serving every function.
+func (s *Server) call(ctx context.Context, fn function, inv *Invocation, log *slog.Logger) (outputs map[string]any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic in a function", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			outputs, err = nil, licensing.Wrap("handlers.invoke", licensing.Internal, "", fmt.Errorf("panic: %v", p))
+		}
+	}()
+	return fn(ctx, inv, log)
 }
 
 // fail answers the host with a non-2xx status. The host then drops Outputs

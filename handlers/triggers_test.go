@@ -147,3 +147,15 @@ func TestMalformedEnvelopeFailsInvocation(t *testing.T) {
 		t.Errorf("status = %d, want 500", resp.StatusCode)
 	}
 }
+
+func TestPanicFailsOnlyTheInvocation(t *testing.T) {
+	fn := queueFunction("msg", func(context.Context, *QueueMessage, *slog.Logger) (map[string]any, error) {
+		var m map[string]int
+		m["x"]++ // a bug
+		return nil, nil
+	})
+	status, _, stdout := invokeRaw(t, "ActivationSteps", fn, "queue-double-encoded.json")
+	if status != 500 || !strings.Contains(stdout, "panic") {
+		t.Errorf("status %d, stdout %s", status, stdout)
+	}
+}

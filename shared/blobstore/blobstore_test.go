@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -301,5 +303,39 @@ func TestCancelledContext(t *testing.T) {
 	_, err := s.Put(ctx, "x", strings.NewReader("x"), PutOptions{})
 	if got := licensing.ErrorCode(err); got != licensing.Unavailable {
 		t.Errorf("Put with a cancelled context: code %q (%v), want unavailable", got, err)
+	}
+}
+
+func TestLink(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	if _, err := s.Put(ctx, "reports/adhoc/x.xlsx", strings.NewReader("PK\x03\x04 workbook"), PutOptions{ContentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}); err != nil {
+		t.Fatal(err)
+	}
+	link, err := s.Link(ctx, "reports/adhoc/x.xlsx", 15*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != "PK\x03\x04 workbook" {
+		t.Errorf("GET link = %d %q", resp.StatusCode, body)
+	}
+	if !strings.Contains(link, "sig=") || !strings.Contains(link, "sp=r") {
+		t.Errorf("link = %s, want a read-only SAS", link)
+	}
+	// The link reads, and does nothing else.
+	req, _ := http.NewRequest(http.MethodDelete, link, nil)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 400 {
+		t.Errorf("DELETE through a read link = %d", resp.StatusCode)
 	}
 }

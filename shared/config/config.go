@@ -63,6 +63,10 @@ var Keys = []Key{
 	{Name: "ENTITLEMENT_GRACE_DAYS", Owner: "app", Default: "31", Description: "Days a purchase stays in force after its term end (licenses ending June 30 are re-bought for August 1)."},
 	{Name: "FISCAL_YEAR_END", Owner: "app", Default: "06-30", Description: "Month and day (MM-DD) an a-la-carte term ends by default."},
 	{Name: "ACTIVATION_CHECK_EVERY", Owner: "app", Default: "6h", Description: "How often the workflow looks for a request's seats in the tenant after routing it for activation."},
+	{Name: "PAYROLL_ANCHOR_DATE", Owner: "app", Default: "2026-01-05", Description: "A payroll Monday (2006-01-02); payroll Mondays are every PAYROLL_INTERVAL_DAYS from it."},
+	{Name: "PAYROLL_INTERVAL_DAYS", Owner: "app", Default: "14", Description: "Days between payroll Mondays (a multiple of 7)."},
+	{Name: "REPORT_TIME_ZONE", Owner: "app", Default: "America/Chicago", Description: "The agencies' time zone (IANA name): which day it is for the payroll calendar and report dates."},
+	{Name: "INACTIVE_DAYS", Owner: "app", Default: "90", Description: "Days without a sign-in that flag a licensed user as a candidate to reclaim (when sign-ins can be read)."},
 	{Name: "ACTIVATION_WAIT_DAYS", Owner: "app", Default: "14", Description: "How long it keeps looking before asking central IT to confirm the activation by hand."},
 }
 
@@ -98,11 +102,20 @@ type Config struct {
 	AllowAnonymous bool
 	LogLevel       slog.Level
 	// InAzure is true when the process runs in App Service / Functions.
-	InAzure  bool
-	Graph    Graph
-	Catalog  Catalog
-	Mail     Mail
-	Workflow Workflow
+	InAzure   bool
+	Graph     Graph
+	Catalog   Catalog
+	Mail      Mail
+	Workflow  Workflow
+	Reporting Reporting
+}
+
+// Reporting holds the report settings.
+type Reporting struct {
+	Anchor       time.Time
+	IntervalDays int
+	Location     *time.Location
+	InactiveDays int
 }
 
 // Mail modes.
@@ -280,6 +293,7 @@ func Load(getenv func(string) (string, bool)) (Config, error) {
 	}
 
 	loadWorkflow(&cfg, get, bad)
+	loadReporting(&cfg, get, bad)
 
 	if len(problems) > 0 {
 		return cfg, &Error{Problems: problems}
@@ -347,6 +361,32 @@ func loadWorkflow(cfg *Config, get func(string) string, bad func(string, string,
 		bad("ACTIVATION_WAIT_DAYS", "must be a whole number of days from 1 to 90")
 	} else {
 		w.WaitFor = time.Duration(n) * 24 * time.Hour
+	}
+}
+
+func loadReporting(cfg *Config, get func(string) string, bad func(string, string, ...any)) {
+	r := &cfg.Reporting
+	if t, err := time.Parse(time.DateOnly, get("PAYROLL_ANCHOR_DATE")); err != nil {
+		bad("PAYROLL_ANCHOR_DATE", "must be a date like 2026-01-05")
+	} else if t.Weekday() != time.Monday {
+		bad("PAYROLL_ANCHOR_DATE", "%s is a %s; give a payroll Monday", t.Format(time.DateOnly), t.Weekday())
+	} else {
+		r.Anchor = t
+	}
+	if n, err := strconv.Atoi(get("PAYROLL_INTERVAL_DAYS")); err != nil || n < 7 || n > 364 || n%7 != 0 {
+		bad("PAYROLL_INTERVAL_DAYS", "must be a whole number of weeks in days (7, 14, 28 ...)")
+	} else {
+		r.IntervalDays = n
+	}
+	if loc, err := time.LoadLocation(get("REPORT_TIME_ZONE")); err != nil || get("REPORT_TIME_ZONE") == "" {
+		bad("REPORT_TIME_ZONE", "%q is not a time zone name like America/Chicago", get("REPORT_TIME_ZONE"))
+	} else {
+		r.Location = loc
+	}
+	if n, err := strconv.Atoi(get("INACTIVE_DAYS")); err != nil || n < 1 || n > 3650 {
+		bad("INACTIVE_DAYS", "must be a whole number of days from 1 to 3650")
+	} else {
+		r.InactiveDays = n
 	}
 }
 

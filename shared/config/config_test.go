@@ -353,3 +353,25 @@ func TestWorkflowSettings(t *testing.T) {
 		t.Errorf("problems (-want +got):\n%s\n%v", diff, err)
 	}
 }
+
+func TestReportingSettings(t *testing.T) {
+	base := map[string]string{"AzureWebJobsStorage": "UseDevelopmentStorage=true", "ADMINS": "a@it.example.gov", "MAIL_MODE": "outbox", "CENTRAL_IT_EMAIL": "it@x.example.gov"}
+	cfg, err := Load(env(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cfg.Reporting
+	if r.Anchor.Format(time.DateOnly) != "2026-01-05" || r.IntervalDays != 14 || r.Location.String() != "America/Chicago" || r.InactiveDays != 90 {
+		t.Errorf("defaults = %+v", r)
+	}
+	bad := map[string]string{}
+	for k, v := range base {
+		bad[k] = v
+	}
+	bad["PAYROLL_ANCHOR_DATE"], bad["PAYROLL_INTERVAL_DAYS"], bad["REPORT_TIME_ZONE"], bad["INACTIVE_DAYS"] = "2026-01-06", "10", "Mars/Olympus", "0"
+	_, err = Load(env(bad))
+	cerr, ok := err.(*Error)
+	if !ok || len(cerr.Problems) != 4 || !strings.Contains(cerr.Problems[0], "Tuesday") {
+		t.Errorf("err = %v", err)
+	}
+}

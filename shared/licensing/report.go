@@ -174,3 +174,9 @@ type Delivery struct {
 	At     time.Time `json:"at"`
 	Detail string    `json:"detail,omitempty"`
 }
+
+// Linker makes short-lived download links for stored files.
+type Linker interface {
+	// Link returns a URL that reads the file name for ttl.
+	Link(ctx context.Context, name string, ttl time.Duration) (string, error)
+}

@@ -40,6 +40,8 @@ type ServiceConfig struct {
 	Reports    ReportWriter
 	Deliveries Deliveries
 	Reporting  Reporting
+	// Links makes download links for workbooks.
+	Links Linker
 
 	// Admins are the central IT administrators: user principal names or
 	// object ids, compared without case.

@@ -1,0 +1,125 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/shared-tenant/licensetrack/shared/licensing"
+)
+
+// Limits of the ad-hoc report.
+const (
+	// maxInlineCSV is the largest CSV answered in the body; a larger one is
+	// refused with a pointer to the workbook, which is downloaded from Blob.
+	maxInlineCSV = 16 << 20
+	linkLifetime = 15 * time.Minute
+)
+
+// licenseReports serves GET /api/reports/licenses?agency=&format=json|csv|xlsx.
+func (s *Server) licenseReports(ctx context.Context, r *Request) (*Response, error) {
+	if r.Method != http.MethodGet {
+		return methodNotAllowed(r.Method, "GET"), nil
+	}
+	agency := strings.TrimSpace(r.Query["agency"])
+	switch format := strings.ToLower(strings.TrimSpace(r.Query["format"])); format {
+	case "", "json":
+		rep, err := s.svc.LicenseReport(ctx, r.Caller, agency)
+		if err != nil {
+			return nil, err
+		}
+		return &Response{Status: http.StatusOK, Body: rep}, nil
+	case "csv":
+		var buf bytes.Buffer
+		limited := &limitWriter{w: &buf, max: maxInlineCSV}
+		err := licensing.WriteLicenseCSV(limited, func(fn func(licensing.LicenseRow) error) error {
+			return s.svc.LicenseRows(ctx, r.Caller, agency, fn)
+		})
+		if limited.over {
+			return nil, licensing.Errorf("handlers.reports", licensing.TooLarge,
+				"The CSV is larger than %d MB; ask for one agency, or for format=xlsx (a download link).", maxInlineCSV>>20)
+		}
+		if err != nil {
+			return nil, err
+		}
+		name := "licenses-" + strings.ToLower(orText(agency, "all")) + "-" + time.Now().UTC().Format(time.DateOnly) + ".csv"
+		return &Response{Status: http.StatusOK, Body: buf.String(), Headers: map[string]string{
+			"Content-Type":        "text/csv; charset=utf-8",
+			"Content-Disposition": `attachment; filename="` + safeHeaderValue(name) + `"`,
+		}}, nil
+	case "xlsx":
+		link, file, err := s.svc.LicenseWorkbook(ctx, r.Caller, agency, linkLifetime)
+		if err != nil {
+			return nil, err
+		}
+		r.Log.Info("workbook ready", "file", file)
+		return &Response{Status: http.StatusOK, Body: map[string]any{
+			"url": link, "file": file, "expires": time.Now().UTC().Add(linkLifetime).Format(time.RFC3339),
+			"message": "Download the workbook from url within 15 minutes.",
+		}}, nil
+	default:
+		return nil, &licensing.Error{Op: "handlers.reports", Code: licensing.Invalid, Message: "The query has 1 problem; see fields.",
+			Fields: []licensing.FieldError{{Field: "format", Message: "must be json, csv or xlsx"}}}
+	}
+}
+
+// limitWriter stops accepting bytes past max and remembers it did.
+type limitWriter struct {
+	w    *bytes.Buffer
+	max  int
+	over bool
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if l.w.Len()+len(p) > l.max {
+		l.over = true
+		return 0, errCSVTooLarge
+	}
+	return l.w.Write(p)
+}
+
+var errCSVTooLarge = licensing.Errorf("handlers.reports", licensing.TooLarge, "The CSV is too large.")
+
+func orText(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// safeHeaderValue keeps a header value to letters, digits, '-', '_' and '.'.
+func safeHeaderValue(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// payrollReport is the weekly timer: on payroll Mondays it produces and
+// mails the reports; on other Mondays it logs that it skipped.
+func (s *Server) payrollReport(ctx context.Context, t *TimerInfo, log *slog.Logger) error {
+	res, err := s.svc.PayrollRun(ctx, "timer", licensing.Date{}, t.IsPastDue, licensing.PayrollOptions{}, log)
+	if err != nil {
+		return err
+	}
+	if res.Run != "" {
+		log.Info("payroll reports delivered", "date", res.Date.String(), "written", res.Written, "mailed", res.Mailed,
+			"alreadyDelivered", res.Skipped, "over", res.Over)
+	}
+	return nil
+}
+
+// usageAudit is the monthly over-consumption audit.
+func (s *Server) usageAudit(ctx context.Context, t *TimerInfo, log *slog.Logger) error {
+	res, err := s.svc.AuditRun(ctx, "timer", log)
+	if err != nil {
+		return err
+	}
+	log.Info("usage audit done", "over", len(res.Over), "mailed", res.Mailed)
+	return nil
+}

@@ -1,0 +1,159 @@
+package xlsx
+
+import (
+	"io"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/shared-tenant/licensetrack/shared/licensing"
+)
+
+// WriteEnterpriseSummary writes s to w as a workbook with the sheets
+// Agencies (every agency by product, with the date and the data's
+// timestamp), Tenant check, and Unattributed and Conflicts (streamed from
+// unattributed and conflicts, either of which may be nil). An error from a
+// source or w is returned as it is; anything else is Internal.
+func (rw *ReportWriter) WriteEnterpriseSummary(w io.Writer, s licensing.EnterpriseSummary, unattributed, conflicts licensing.UserSource) error {
+	sheets := []string{sheetAgencies, sheetTenant, sheetUnattributed, sheetConflicts}
+	return rw.write(w, sheets, func(f *excelize.File, st *styles) error {
+		if err := rw.agencies(f, st, s); err != nil {
+			return err
+		}
+		if err := rw.tenantCheck(f, st, s.Tenant); err != nil {
+			return err
+		}
+		// The summary carries no sign-in availability: the column is
+		// empty for every user when sign-ins were not read.
+		signIn := signInHeader(rw.loc, true)
+		if err := rw.streamUsers(f, st, userSheet{
+			name:    sheetUnattributed,
+			matched: "Matched attribute",
+			signIn:  signIn,
+			none:    "Every licensed user is attributed to an agency.",
+		}, unattributed); err != nil {
+			return err
+		}
+		return rw.streamUsers(f, st, userSheet{
+			name:    sheetConflicts,
+			matched: "Matched (candidates)",
+			signIn:  signIn,
+			none:    "No licensed user matches more than one agency.",
+		}, conflicts)
+	})
+}
+
+// agencies writes the Agencies sheet.
+func (rw *ReportWriter) agencies(f *excelize.File, st *styles, s licensing.EnterpriseSummary) error {
+	g := &grid{f: f, name: sheetAgencies}
+	err := g.head(st, "Enterprise license summary", []headRow{
+		{label: "Report date", value: day(s.Date, st.cell[plain][kindDate])},
+		{label: "Data as of (" + rw.loc.String() + ")", value: stamp(s.DataAsOf, rw.loc, st.cell[plain][kindStamp])},
+		{label: "Snapshot", value: text(s.SnapshotID, 0), long: true},
+		{label: "Unattributed users", value: number(s.Unattributed, st.cell[plain][kindInt])},
+		{label: "Users in conflict", value: number(s.Conflicts, st.cell[plain][kindInt])},
+	})
+	if err != nil {
+		return err
+	}
+	g.skip()
+	headerRow := g.row + 1
+	if err := g.header(st.header, "Agency", "Agency name", "Product", "Part number", "Purchased", "In use", "Available/Over", "Status"); err != nil {
+		return err
+	}
+	if err := f.SetPanes(sheetAgencies, freezeAbove(headerRow+1)); err != nil {
+		return err
+	}
+	if len(s.Rows) == 0 {
+		if err := g.add(false, text("No agency has licenses purchased or in use on the report date.", st.note)); err != nil {
+			return err
+		}
+		return g.finish()
+	}
+	var sum licensing.ProductLine
+	for _, r := range s.Rows {
+		c := &st.cell[statusTone(r.Status)]
+		name := r.Name
+		if name == "" {
+			name = r.PartNumber
+		}
+		if err := g.add(true,
+			text(r.Agency, c[kindText]), text(r.AgencyName, c[kindText]), text(name, c[kindText]), text(r.PartNumber, c[kindText]),
+			number(r.Purchased, c[kindInt]), number(r.InUse, c[kindInt]), number(r.Available, c[kindInt]),
+			text(r.Status, c[kindText])); err != nil {
+			return err
+		}
+		sum.Purchased += r.Purchased
+		sum.InUse += r.InUse
+		sum.Available += r.Available
+	}
+	lastRow := g.row
+	c := &st.cell[total]
+	if err := g.add(true, text("Total", c[kindText]), blank(c[kindText]), blank(c[kindText]), blank(c[kindText]),
+		number(sum.Purchased, c[kindInt]), number(sum.InUse, c[kindInt]), number(sum.Available, c[kindInt]), blank(c[kindText])); err != nil {
+		return err
+	}
+	if err := g.notes(st, notePurchased,
+		"Available/Over = Purchased − In use; negative means over by that many (Status Over, in red). Unused (grey): purchased, and nobody holds it.",
+		"The Unattributed and Conflicts sheets list the users no agency's rule matches, and those more than one matches."); err != nil {
+		return err
+	}
+	if err := g.table("AgencyProducts", headerRow, 8, lastRow); err != nil {
+		return err
+	}
+	return g.finish()
+}
+
+// tenantCheck writes the Tenant check sheet.
+func (rw *ReportWriter) tenantCheck(f *excelize.File, st *styles, rows []licensing.TenantCheckRow) error {
+	g := &grid{f: f, name: sheetTenant}
+	if err := g.header(st.header, "Product", "Part number", "Purchased by agencies", "Tenant prepaid", "Consumed", "Difference", "Note"); err != nil {
+		return err
+	}
+	if err := f.SetPanes(sheetTenant, freezeAbove(2)); err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		if err := g.add(false, text("The tenant has no subscriptions and the agencies no purchases.", st.note)); err != nil {
+			return err
+		}
+		return g.finish()
+	}
+	var sum licensing.TenantCheckRow
+	for _, r := range rows {
+		t := plain
+		if r.Difference != 0 {
+			t = flagged
+		}
+		c := &st.cell[t]
+		name := r.Name
+		if name == "" {
+			name = r.PartNumber
+		}
+		if err := g.add(true, text(name, c[kindText]), text(r.PartNumber, c[kindText]),
+			number(r.Purchased, c[kindInt]), number(r.Prepaid, c[kindInt]), number(r.Consumed, c[kindInt]),
+			number(r.Difference, c[kindInt]), text(r.Note, c[kindText])); err != nil {
+			return err
+		}
+		sum.Purchased += r.Purchased
+		sum.Prepaid += r.Prepaid
+		sum.Consumed += r.Consumed
+		sum.Difference += r.Difference
+	}
+	lastRow := g.row
+	c := &st.cell[total]
+	if err := g.add(true, text("Total", c[kindText]), blank(c[kindText]),
+		number(sum.Purchased, c[kindInt]), number(sum.Prepaid, c[kindInt]), number(sum.Consumed, c[kindInt]),
+		number(sum.Difference, c[kindInt]), blank(c[kindText])); err != nil {
+		return err
+	}
+	if err := g.notes(st,
+		"Difference = Tenant prepaid − Purchased by agencies (highlighted when not zero).",
+		"A difference means purchases not recorded here, or a recording error.",
+		"Tenant prepaid counts the tenant's enabled units; Consumed its assigned ones."); err != nil {
+		return err
+	}
+	if err := g.table("TenantCheck", 1, 7, lastRow); err != nil {
+		return err
+	}
+	return g.finish()
+}

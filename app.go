@@ -104,6 +104,14 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		Terms: licensing.Terms{GraceDays: w.GraceDays, FiscalYearEndMonth: w.FiscalYearEndMonth, FiscalYearEndDay: w.FiscalYearEndDay,
 			EnterpriseYears: licensing.DefaultTerms().EnterpriseYears},
 		Workflow:       licensing.Workflow{CentralIT: w.CentralIT, AppURL: w.AppURL, CheckEvery: w.CheckEvery, WaitFor: w.WaitFor},
+		Reports:        xlsx.NewReportWriter(xlsx.WithLocation(cfg.Reporting.Location)),
+		Deliveries:     a.tables,
+		Links:          a.blobs,
+		Reporting: licensing.Reporting{
+			Calendar: licensing.PayrollCalendar{Anchor: licensing.DateOf(cfg.Reporting.Anchor, nil), IntervalDays: cfg.Reporting.IntervalDays,
+				Location: cfg.Reporting.Location},
+			InactiveDays: cfg.Reporting.InactiveDays,
+		},
 		Admins:         cfg.Admins,
 		AllowAnonymous: cfg.AllowAnonymous,
 	})

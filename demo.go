@@ -187,10 +187,10 @@ func demoFlow(ctx context.Context, cfg config.Config, a *app, out io.Writer, ste
 	if err := printSnapshot(ctx, a, out, snap, int(a.graph.Requests()-before), time.Since(snapStarted)); err != nil {
 		return err
 	}
-	if err := printAgencyUsage(ctx, a, out, snap); err != nil {
+	run.Add("users in snapshot", snap.Users)
+	if err := demoPayroll(ctx, cfg, a, host, api, out, step); err != nil {
 		return err
 	}
-	run.Add("users in snapshot", snap.Users)
 
 	status, resp, err = api.do(ctx, http.MethodGet, "/runs?limit=3", nil)
 	if err != nil {
@@ -198,45 +198,6 @@ func demoFlow(ctx context.Context, cfg config.Config, a *app, out io.Writer, ste
 	}
 	step("GET /api/runs?limit=3 -> %d %s", status, truncateText(string(resp), 400))
 	return nil
-}
-
-// printAgencyUsage prints a table of agencies by product: the users holding
-// each product, attributed to each agency (and to nobody, or to several).
-func printAgencyUsage(ctx context.Context, a *app, out io.Writer, snap licensing.Snapshot) error {
-	usage, err := a.tables.SnapshotUsage(ctx, snap.ID)
-	if err != nil {
-		return err
-	}
-	var skus []string
-	cells := map[string]map[string]int{}
-	var agencies []string
-	for _, u := range usage {
-		if cells[u.Agency] == nil {
-			cells[u.Agency] = map[string]int{}
-			agencies = append(agencies, u.Agency)
-		}
-		cells[u.Agency][u.SkuID] = u.Users
-	}
-	parts := map[string]string{}
-	for _, t := range snap.Tenant {
-		skus = append(skus, t.SkuID)
-		parts[t.SkuID] = t.PartNumber
-	}
-	fmt.Fprintln(out, "\n  Users holding each product, by agency:")
-	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "AGENCY\t")
-	for _, s := range skus {
-		fmt.Fprintf(tw, "%s\t", parts[s])
-	}
-	fmt.Fprintln(tw)
-	for _, ag := range agencies {
-		fmt.Fprintf(tw, "%s\t", ag)
-		for _, s := range skus {
-			fmt.Fprintf(tw, "%d\t", cells[ag][s])
-		}
-		fmt.Fprintln(tw)
-	}
-	return tw.Flush()
 }
 
 func truncateText(s string, n int) string {

@@ -45,6 +45,31 @@ var jobs = map[string]job{
 		about: "run the queued activation steps now, as the host would [--drain: until the queue is empty]",
 		run:   activationStepsJob,
 	},
+	"payroll-report": {
+		about: "produce and mail the payroll-Monday reports [--date 2026-11-23] [--resend DOA,enterprise-summary]",
+		run:   payrollJob,
+	},
+	"usage-audit": {
+		about: "the monthly over-consumption audit: mail central IT and the over-consuming agencies",
+		run: func(ctx context.Context, a *app, args []string, out io.Writer) error {
+			if len(args) > 0 {
+				return usageError{"usage-audit takes no arguments"}
+			}
+			if err := a.initStorage(ctx); err != nil {
+				return err
+			}
+			res, err := a.svc.AuditRun(ctx, "cli", a.log)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "usage audit %s on snapshot %s: %d agency-product pairs over, %d mails sent, %d already sent\n",
+				res.Date, res.Snapshot, len(res.Over), res.Mailed, res.Skipped)
+			for _, o := range res.Over {
+				fmt.Fprintf(out, "  %-8s %-36s bought %6d  in use %6d  over by %5d  reclaimable %5d\n", o.Agency, truncateText(o.Product, 36), o.Purchased, o.InUse, o.Over, o.Reclaimable)
+			}
+			return nil
+		},
+	},
 	"activation-sweep": {
 		about: "mark the requests whose steps failed every retry (activation-steps-poison) as failed and tell central IT",
 		run: func(ctx context.Context, a *app, args []string, out io.Writer) error {
@@ -196,4 +221,44 @@ func printSnapshot(ctx context.Context, a *app, out io.Writer, snap licensing.Sn
 		fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\n", p.Name, t.PartNumber, t.Enabled, t.Consumed, attributed[t.SkuID])
 	}
 	return tw.Flush()
+}
+
+// payrollJob runs the payroll report: for the calendar's date when run on a
+// payroll Monday, or for --date (a missed one).
+func payrollJob(ctx context.Context, a *app, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("payroll-report", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	dateFlag := fs.String("date", "", "the payroll date to report (2006-01-02); default: today, when it is a payroll Monday")
+	resend := fs.String("resend", "", "comma-separated agency ids (or enterprise-summary) to mail again")
+	if err := fs.Parse(args); err != nil {
+		return usageError{"payroll-report: " + err.Error()}
+	}
+	var date licensing.Date
+	if *dateFlag != "" {
+		d, err := licensing.ParseDate(*dateFlag)
+		if err != nil {
+			return usageError{"payroll-report --date: " + err.Error()}
+		}
+		date = d
+	}
+	var opts licensing.PayrollOptions
+	for _, r := range strings.Split(*resend, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			opts.Resend = append(opts.Resend, r)
+		}
+	}
+	if err := a.initStorage(ctx); err != nil {
+		return err
+	}
+	res, err := a.svc.PayrollRun(ctx, "cli", date, false, opts, a.log)
+	if res.Run == "" && err == nil {
+		fmt.Fprintf(out, "%s is not a payroll Monday: nothing to do (use --date to report a given date)\n", res.Date)
+		return nil
+	}
+	fmt.Fprintf(out, "payroll reports %s (snapshot %s): %d agencies, %d files written, %d mails sent, %d already delivered, %d over-consuming\n",
+		res.Date, res.Snapshot, res.Agencies, res.Written, res.Mailed, res.Skipped, res.Over)
+	for _, n := range res.Notes {
+		fmt.Fprintf(out, "  note: %s\n", n)
+	}
+	return err
 }

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	_ "time/tzdata" // report time zones must load on hosts without a zoneinfo database
 
 	"github.com/shared-tenant/licensetrack/handlers"
 	"github.com/shared-tenant/licensetrack/shared/config"

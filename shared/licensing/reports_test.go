@@ -296,14 +296,18 @@ func TestLicenseCSVIsSafe(t *testing.T) {
 
 func rebuildWithMailer(t *testing.T, f *intakeFixture, m licensing.Mailer) *licensing.Service {
 	t.Helper()
+	return licensing.NewService(serviceConfigWith(f, m, &textReports{}))
+}
+
+func serviceConfigWith(f *intakeFixture, m licensing.Mailer, reports licensing.ReportWriter) licensing.ServiceConfig {
 	chicago, _ := time.LoadLocation("America/Chicago")
 	n := 0
-	return licensing.NewService(licensing.ServiceConfig{
+	return licensing.ServiceConfig{
 		Agencies: f.store, Runs: f.store, Snapshots: f.store, Files: f.store, Directory: f.dir,
-		Purchases: f.store, Requests: f.store, Mailer: m, Catalog: builtinCatalog{}, Reports: &textReports{}, Deliveries: f.store,
+		Purchases: f.store, Requests: f.store, Mailer: m, Catalog: builtinCatalog{}, Reports: reports, Deliveries: f.store,
 		Reporting: licensing.Reporting{Calendar: licensing.PayrollCalendar{Anchor: licensing.NewDate(2026, 1, 5), IntervalDays: 14, Location: chicago}, InactiveDays: 90},
 		Workflow:  licensing.Workflow{CentralIT: []string{"licensing@it.example.gov"}},
 		Now:       func() time.Time { f.clock = f.clock.Add(time.Second); return f.clock },
 		NewID:     func() string { n++; return fmt.Sprintf("%032x", n+5000) },
-	})
+	}
 }

@@ -118,6 +118,11 @@ func (rw *ReportWriter) write(w io.Writer, sheets []string, fill func(*excelize.
 			return internal(err)
 		}
 	}
+	for _, s := range sheets {
+		if err := printSetup(f, s); err != nil {
+			return internal(err)
+		}
+	}
 	st, err := newStyles(f)
 	if err != nil {
 		return internal(err)
@@ -319,4 +324,14 @@ func (rw *ReportWriter) purchases(f *excelize.File, st *styles, lines []licensin
 		return err
 	}
 	return g.finish()
+}
+
+// printSetup prints a sheet landscape, one page wide, header row repeated,
+// so that a printed or PDF report reads like the screen.
+func printSetup(f *excelize.File, sheet string) error {
+	landscape, wide, tall, fit := "landscape", 1, 0, true
+	if err := f.SetPageLayout(sheet, &excelize.PageLayoutOptions{Orientation: &landscape, FitToWidth: &wide, FitToHeight: &tall}); err != nil {
+		return err
+	}
+	return f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &fit})
 }

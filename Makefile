@@ -62,10 +62,14 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzIntake -fuzztime 60s -fuzzminimizetime 2s ./handlers/
 
 # Figures are printed, never asserted: these machines are shared and noisy.
-# BENCH_USERS sets the tenant sizes of the snapshot benchmark.
+# BENCH_USERS sets the tenant sizes of the snapshot benchmark, REPORT_USERS
+# the users of the report benchmarks (200 agencies).
 BENCH_USERS ?= 100000,1000000
+REPORT_USERS ?= 1000000
 bench: azurite
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./handlers/ ./shared/...
+	REPORT_BENCH_USERS=$(REPORT_USERS) PAYROLL_BENCH_USERS=$(REPORT_USERS) \
+		$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 60m ./shared/xlsx/ ./shared/licensing/
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./handlers/ ./shared/graph/ ./shared/skucatalog/
 	$(GO) test -run '^$$' -bench StartToReady -benchtime 20x .
 	SNAPSHOT_BENCH_USERS=$(BENCH_USERS) $(GO) test -run '^$$' -bench 'Snapshot|IntakeLoad' -benchtime 1x -timeout 60m .
 

@@ -17,7 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	khttp "github.com/microsoft/kiota-http-go"
@@ -231,7 +230,7 @@ func (m *mailer) prepare(op string, msg licensing.MailMessage) (*outgoing, error
 		case a.Size > maxAttachment:
 			bad(f+".size", "is %d bytes; Graph takes attachments up to 150 MB", a.Size)
 		}
-		a.Name = fileName(a.Name)
+		a.Name = licensing.AttachmentName(a.Name)
 		a.ContentType = contentType(a.ContentType)
 		o.atts = append(o.atts, a)
 		o.total += a.Size
@@ -276,30 +275,6 @@ func headerSafe(id string) string {
 	}
 	sum := sha256.Sum256([]byte(id))
 	return "sha256-" + hex.EncodeToString(sum[:])
-}
-
-// fileName keeps the last path element of name without control or
-// bidirectional-override characters, at most 255 bytes; "attachment" when
-// nothing is left.
-func fileName(name string) string {
-	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
-		name = name[i+1:]
-	}
-	name = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError {
-			return -1
-		}
-		return r
-	}, name)
-	name = strings.Trim(name, " .")
-	for len(name) > 255 {
-		_, size := utf8.DecodeLastRuneInString(name)
-		name = name[:len(name)-size]
-	}
-	if name == "" {
-		return "attachment"
-	}
-	return name
 }
 
 // contentType returns ct normalised, or application/octet-stream when it is

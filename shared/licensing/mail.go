@@ -3,7 +3,10 @@ package licensing
 import (
 	"context"
 	"io"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Mailer sends mail. Implementations: the outbox (each message as an .eml
@@ -41,4 +44,28 @@ type Attachment struct {
 	ContentType string
 	Size        int64
 	Open        func(ctx context.Context) (io.ReadCloser, error)
+}
+
+// AttachmentName makes a file name safe to put in a message: the last path
+// element only, without control or bidirectional-override characters, at
+// most 255 bytes; "attachment" when nothing is left.
+func AttachmentName(name string) string {
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, name)
+	name = strings.Trim(name, " .")
+	for len(name) > 255 {
+		_, size := utf8.DecodeLastRuneInString(name)
+		name = name[:len(name)-size]
+	}
+	if name == "" {
+		return "attachment"
+	}
+	return name
 }

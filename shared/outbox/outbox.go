@@ -340,7 +340,7 @@ func writeQP(w io.Writer, s string) error {
 
 // writeAttachment writes a as a base64 part, streaming its content.
 func (m *Mailer) writeAttachment(ctx context.Context, mw *multipart.Writer, a licensing.Attachment) (int64, error) {
-	name := fileName(a.Name)
+	name := licensing.AttachmentName(a.Name)
 	ct := contentType(a.ContentType)
 	mt, params, _ := mime.ParseMediaType(ct)
 	params["name"] = name
@@ -418,30 +418,6 @@ func writeHeader(w io.Writer, name, value string) error {
 	b.WriteString("\r\n")
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// fileName keeps the last path element of name without control or
-// bidirectional-override characters, at most 255 bytes; "attachment" when
-// nothing is left.
-func fileName(name string) string {
-	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
-		name = name[i+1:]
-	}
-	name = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError {
-			return -1
-		}
-		return r
-	}, name)
-	name = strings.Trim(name, " .")
-	for len(name) > 255 {
-		_, size := utf8.DecodeLastRuneInString(name)
-		name = name[:len(name)-size]
-	}
-	if name == "" {
-		return "attachment"
-	}
-	return name
 }
 
 // contentType returns ct normalised, or application/octet-stream when it is

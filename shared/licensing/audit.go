@@ -99,17 +99,8 @@ func (s *Service) UsageAudit(ctx context.Context, log *slog.Logger) (AuditResult
 			return nil
 		}
 		m.ID, m.Date = run+"."+key, now
-		d := Delivery{Run: run, Key: key, State: DeliveryMailing, To: m.To, At: now}
-		if err := s.cfg.Deliveries.PutDelivery(ctx, d); err != nil {
-			return err
-		}
-		if err := s.cfg.Mailer.Send(ctx, m); err != nil {
-			d.State, d.Detail = DeliveryWritten, ErrorMessage(err)
-			s.cfg.Deliveries.PutDelivery(ctx, d)
-			return err
-		}
-		d.State = DeliveryMailed
-		if err := s.cfg.Deliveries.PutDelivery(ctx, d); err != nil {
+		d := Delivery{Run: run, Key: key}
+		if err := s.mailOnce(ctx, &d, m, log); err != nil {
 			return err
 		}
 		res.Mailed++

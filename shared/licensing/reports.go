@@ -227,20 +227,7 @@ func (s *Service) deliver(ctx context.Context, run, key, file string, prev Deliv
 	if len(m.To) == 0 {
 		return Errorf("reports.mail", Invalid, "%s has no one to send its report to; add contacts.", key)
 	}
-	d.State, d.To, d.At = DeliveryMailing, m.To, s.now().UTC()
-	if err := s.cfg.Deliveries.PutDelivery(ctx, d); err != nil {
-		return err
-	}
-	if err := s.cfg.Mailer.Send(ctx, m); err != nil {
-		// The mail did not go: back to written, so the next run sends it.
-		d.State, d.Detail = DeliveryWritten, ErrorMessage(err)
-		if perr := s.cfg.Deliveries.PutDelivery(ctx, d); perr != nil {
-			log.Error("could not record a failed mail", "report", key, "error", perr)
-		}
-		return err
-	}
-	d.State, d.At, d.Detail = DeliveryMailed, s.now().UTC(), ""
-	if err := s.cfg.Deliveries.PutDelivery(ctx, d); err != nil {
+	if err := s.mailOnce(ctx, &d, m, log); err != nil {
 		return err
 	}
 	res.Mailed++
@@ -264,6 +251,26 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// mailOnce sends m and records it on d: mailing just before the send,
+// mailed after it, or back to written when the send failed (so a later
+// run tries again). A crash between the first two leaves mailing, which no
+// run sends again.
+func (s *Service) mailOnce(ctx context.Context, d *Delivery, m MailMessage, log *slog.Logger) error {
+	d.State, d.To, d.At = DeliveryMailing, m.To, s.now().UTC()
+	if err := s.cfg.Deliveries.PutDelivery(ctx, *d); err != nil {
+		return err
+	}
+	if err := s.cfg.Mailer.Send(ctx, m); err != nil {
+		d.State, d.Detail = DeliveryWritten, ErrorMessage(err)
+		if perr := s.cfg.Deliveries.PutDelivery(ctx, *d); perr != nil {
+			log.Error("could not record a failed mail", "delivery", d.Key, "error", perr)
+		}
+		return err
+	}
+	d.State, d.At, d.Detail = DeliveryMailed, s.now().UTC(), ""
+	return s.cfg.Deliveries.PutDelivery(ctx, *d)
 }
 
 // reportData is what every report of one run reads.

@@ -131,13 +131,9 @@ func (s *Server) listUsers(base string, q url.Values) reply {
 	if errRep != nil {
 		return *errRep
 	}
-	start := 0
-	if raw := q.Get("$skiptoken"); raw != "" {
-		tok, ok := decodeToken(raw, "list")
-		if !ok {
-			return errorReply(http.StatusBadRequest, "Directory_ExpiredPageToken", "The specified page token value has expired and can no longer be included in your request.")
-		}
-		start = tok.Offset
+	start, errRep := pageStart(q)
+	if errRep != nil {
+		return *errRep
 	}
 	t := s.tenant
 	t.mu.RLock()
@@ -571,13 +567,9 @@ func (s *Server) transitiveMembers(base, group string, usersOnly bool, q url.Val
 	if errRep != nil {
 		return *errRep
 	}
-	start := 0
-	if raw := q.Get("$skiptoken"); raw != "" {
-		tok, ok := decodeToken(raw, "list")
-		if !ok {
-			return errorReply(http.StatusBadRequest, "Directory_ExpiredPageToken", "The specified page token value has expired.")
-		}
-		start = tok.Offset
+	start, errRep := pageStart(q)
+	if errRep != nil {
+		return *errRep
 	}
 	t := s.tenant
 	t.mu.Lock()
@@ -660,4 +652,19 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// pageStart reads the offset a list page's $skiptoken carries (0 without
+// one); an unreadable token is answered as Graph answers an expired one.
+func pageStart(q url.Values) (int, *reply) {
+	raw := q.Get("$skiptoken")
+	if raw == "" {
+		return 0, nil
+	}
+	tok, ok := decodeToken(raw, "list")
+	if !ok {
+		r := errorReply(http.StatusBadRequest, "Directory_ExpiredPageToken", "The specified page token value has expired and can no longer be included in your request.")
+		return 0, &r
+	}
+	return tok.Offset, nil
 }

@@ -431,17 +431,26 @@ func TestWorkflowSurvivesHandlerCrashes(t *testing.T) {
 			r.restart()
 		}
 	}
+	interrupted := func() int {
+		n := 0
+		for _, h := range r.hosts {
+			n += h.QueueCounts("ActivationSteps").Failed
+		}
+		return n
+	}
 	crash(5)
 	r.waitFor(id, licensing.StatusAwaitingActivation)
-	r.tenant.AddSeats(skuVisio, "VISIOCLIENT", 25)
-	crash(4)
-	r.waitFor(id, licensing.StatusClosed)
-	interrupted := 0
-	for _, h := range r.hosts {
-		interrupted += h.QueueCounts("ActivationSteps").Failed
+	// The verify step looks at the tenant every second: keep killing the
+	// handler until at least one step was cut short (bounded).
+	for i := 0; i < 40 && interrupted() == 0; i++ {
+		time.Sleep(time.Duration(150+(i%4)*100) * time.Millisecond)
+		r.restart()
 	}
-	t.Logf("%d handler restarts, %d step invocations cut short", len(r.hosts)-1, interrupted)
-	if interrupted == 0 {
+	r.tenant.AddSeats(skuVisio, "VISIOCLIENT", 25)
+	crash(3)
+	r.waitFor(id, licensing.StatusClosed)
+	t.Logf("%d handler restarts, %d step invocations cut short", len(r.hosts)-1, interrupted())
+	if interrupted() == 0 {
 		t.Error("no step was interrupted: the test did not crash the handler mid-step")
 	}
 	r.checkOnce(id, []string{"close", "route"})

@@ -46,17 +46,13 @@ func (s *Server) serviceRequests(ctx context.Context, r *Request) (*Response, er
 		}
 		return intakeResponse(r, res), nil
 	case r.Method == http.MethodPost && action == "activation":
-		var body struct {
-			Note string `json:"note"`
-		}
+		var body confirmation
 		if r.HasBody && len(strings.TrimSpace(string(r.Body))) > 0 {
-			b, err := decodeJSON[struct {
-				Note string `json:"note"`
-			}](r, "confirmation", 16<<10)
+			b, err := decodeJSON[confirmation](r, "confirmation", 16<<10)
 			if err != nil {
 				return nil, err
 			}
-			body.Note = b.Note
+			body = b
 		}
 		sr, next, err := s.svc.ConfirmActivation(ctx, r.Caller, id, body.Note)
 		if err != nil {
@@ -68,6 +64,11 @@ func (s *Server) serviceRequests(ctx context.Context, r *Request) (*Response, er
 		return nil, licensing.Errorf("handlers.serviceRequests", licensing.NotFound, "Use POST /api/service-requests/{id}/documents or /activation.")
 	}
 	return methodNotAllowed(r.Method, "GET, POST"), nil
+}
+
+// confirmation is the optional body of an admin's activation confirmation.
+type confirmation struct {
+	Note string `json:"note"`
 }
 
 // activationStep runs one message of the activation-steps queue.

@@ -65,25 +65,22 @@ func (s *Store) GetAgency(ctx context.Context, id string) (licensing.Agency, err
 func (s *Store) ListAgencies(ctx context.Context) ([]licensing.Agency, error) {
 	const op = "tablestore.listAgencies"
 	filter := "RowKey eq " + quote(configRow)
-	pager := s.agencies.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
 	var out []licensing.Agency
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
+	err := eachEntity(ctx, s.agencies, filter, op, "the agency list", func(e []byte) error {
+		props, err := decodeEntity(e)
 		if err != nil {
-			return nil, azerr.Translate(op, "the agency list", err)
+			return internal(op, err)
 		}
-		for _, e := range page.Entities {
-			props, err := decodeEntity(e)
-			if err != nil {
-				return nil, internal(op, err)
-			}
-			a, err := agencyFromEntity(props)
-			if err != nil {
-				return nil, internal(op, err)
-			}
-			a.ETag = etagOf(props)
-			out = append(out, a)
+		a, err := agencyFromEntity(props)
+		if err != nil {
+			return internal(op, err)
 		}
+		a.ETag = etagOf(props)
+		out = append(out, a)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil

@@ -53,22 +53,16 @@ func (s *Store) ListDeliveries(ctx context.Context, run string) ([]licensing.Del
 		return nil, err
 	}
 	filter := "PartitionKey eq " + quote(run)
-	pager := s.delivery.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
 	var out []licensing.Delivery
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
+	err := eachEntity(ctx, s.delivery, filter, op, "the deliveries", func(e []byte) error {
+		d, err := deliveryFrom(op, e)
 		if err != nil {
-			return nil, azerr.Translate(op, "the deliveries", err)
+			return err
 		}
-		for _, e := range page.Entities {
-			d, err := deliveryFrom(op, e)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, d)
-		}
-	}
-	return out, nil
+		out = append(out, d)
+		return nil
+	})
+	return out, err
 }
 
 func deliveryFrom(op string, raw []byte) (licensing.Delivery, error) {

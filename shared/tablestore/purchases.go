@@ -332,24 +332,21 @@ func (s *Store) ListPurchases(ctx context.Context, f licensing.PurchaseFilter) (
 	if f.SRID != "" {
 		filter += " and SRID eq " + quote(f.SRID)
 	}
-	pager := s.purchasesClient().NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
 	var out []licensing.Purchase
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
+	err := eachEntity(ctx, s.purchasesClient(), filter, op, "the purchase ledger", func(e []byte) error {
+		props, err := decodeEntity(e)
 		if err != nil {
-			return nil, azerr.Translate(op, "the purchase ledger", err)
+			return internal(op, err)
 		}
-		for _, e := range page.Entities {
-			props, err := decodeEntity(e)
-			if err != nil {
-				return nil, internal(op, err)
-			}
-			p, err := purchaseFromEntity(props)
-			if err != nil {
-				return nil, internal(op, err)
-			}
-			out = append(out, p)
+		p, err := purchaseFromEntity(props)
+		if err != nil {
+			return internal(op, err)
 		}
+		out = append(out, p)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]

@@ -178,20 +178,17 @@ func (s *Store) ListRequests(ctx context.Context, f licensing.RequestFilter) ([]
 	if f.Status != "" {
 		filter += " and Status eq " + quote(f.Status)
 	}
-	pager := s.requests.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
 	var out []licensing.ServiceRequest
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
+	err := eachEntity(ctx, s.requests, filter, op, "the service requests", func(e []byte) error {
+		sr, err := requestFrom(e, "")
 		if err != nil {
-			return nil, azerr.Translate(op, "the service requests", err)
+			return internal(op, err)
 		}
-		for _, e := range page.Entities {
-			sr, err := requestFrom(e, "")
-			if err != nil {
-				return nil, internal(op, err)
-			}
-			out = append(out, sr)
-		}
+		out = append(out, sr)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
 	return out, nil

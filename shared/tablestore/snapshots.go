@@ -174,24 +174,21 @@ func (s *Store) SnapshotUsage(ctx context.Context, id string) ([]licensing.Usage
 	}
 	filter := "PartitionKey eq " + quote(snapshotPartition(id)) +
 		" and RowKey ge " + quote(usagePrefix) + " and RowKey lt " + quote(strings.TrimSuffix(usagePrefix, "-")+".")
-	pager := s.snapshots.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
 	var out []licensing.Usage
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return nil, azerr.Translate(op, "snapshot "+id, err)
+	err := eachEntity(ctx, s.snapshots, filter, op, "snapshot "+id, func(e []byte) error {
+		var u struct {
+			Agency, SkuID                                           string
+			Users, Direct, ByGroup, Disabled, NeverSignedIn, Errors int
 		}
-		for _, e := range page.Entities {
-			var u struct {
-				Agency, SkuID                                           string
-				Users, Direct, ByGroup, Disabled, NeverSignedIn, Errors int
-			}
-			if err := json.Unmarshal(e, &u); err != nil {
-				return nil, internal(op, err)
-			}
-			out = append(out, licensing.Usage{Agency: u.Agency, SkuID: u.SkuID, Users: u.Users, Direct: u.Direct,
-				ByGroup: u.ByGroup, Disabled: u.Disabled, NeverSignedIn: u.NeverSignedIn, Errors: u.Errors})
+		if err := json.Unmarshal(e, &u); err != nil {
+			return internal(op, err)
 		}
+		out = append(out, licensing.Usage{Agency: u.Agency, SkuID: u.SkuID, Users: u.Users, Direct: u.Direct,
+			ByGroup: u.ByGroup, Disabled: u.Disabled, NeverSignedIn: u.NeverSignedIn, Errors: u.Errors})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

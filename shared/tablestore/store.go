@@ -258,3 +258,22 @@ func randomSuffix() string {
 func internal(op string, err error) error {
 	return licensing.Wrap(op, licensing.Internal, azerr.Message(licensing.Internal, ""), err)
 }
+
+// eachEntity passes every entity of table that matches filter to fn, page
+// by page. An SDK failure is translated for op and what; an error from fn
+// stops the listing and is returned as it is.
+func eachEntity(ctx context.Context, table *aztables.Client, filter, op, what string, fn func(raw []byte) error) error {
+	pager := table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return azerr.Translate(op, what, err)
+		}
+		for _, e := range page.Entities {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

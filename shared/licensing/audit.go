@@ -52,19 +52,11 @@ func (s *Service) UsageAudit(ctx context.Context, log *slog.Logger) (AuditResult
 	today := DateOf(now, s.cfg.Reporting.Calendar.Location)
 	run := "audit-" + today.Time().Format("2006-01")
 	res := AuditResult{Run: run, Date: today}
-	done, err := s.deliveries(ctx, run)
-	if err != nil {
-		return res, err
-	}
-	snap, err := s.runSnapshot(ctx, run, done, log)
+	done, snap, rd, err := s.startReportRun(ctx, run, today, log)
 	if err != nil {
 		return res, err
 	}
 	res.Snapshot = snap.ID
-	rd, err := s.reportData(ctx, snap, today)
-	if err != nil {
-		return res, err
-	}
 	over := map[string]map[string]bool{}
 	for _, a := range rd.agencies {
 		for sku, u := range rd.usage[a.ID] {

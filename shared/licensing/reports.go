@@ -67,19 +67,11 @@ func (s *Service) PayrollReport(ctx context.Context, date Date, opts PayrollOpti
 	}
 	run := "payroll-" + date.String()
 	res := ReportResult{Run: run, Date: date}
-	done, err := s.deliveries(ctx, run)
-	if err != nil {
-		return res, err
-	}
-	snap, err := s.runSnapshot(ctx, run, done, log)
+	done, snap, rd, err := s.startReportRun(ctx, run, date, log)
 	if err != nil {
 		return res, err
 	}
 	res.Snapshot = snap.ID
-	rd, err := s.reportData(ctx, snap, date)
-	if err != nil {
-		return res, err
-	}
 	resend := map[string]bool{}
 	for _, r := range opts.Resend {
 		resend[strings.ToUpper(strings.TrimSpace(r))] = true
@@ -136,6 +128,22 @@ func (s *Service) PayrollReport(ctx context.Context, date Date, opts PayrollOpti
 	log.Info("payroll reports", "date", date.String(), "agencies", res.Agencies, "written", res.Written, "mailed", res.Mailed,
 		"alreadyDelivered", res.Skipped, "over", res.Over, "unconfirmed", len(res.Unconfirmed))
 	return res, firstErr
+}
+
+// startReportRun reads what a report run (payroll or audit) starts from:
+// what it delivered already, its snapshot (kept across attempts), and the
+// numbers on date.
+func (s *Service) startReportRun(ctx context.Context, run string, date Date, log *slog.Logger) (map[string]Delivery, Snapshot, *reportData, error) {
+	done, err := s.deliveries(ctx, run)
+	if err != nil {
+		return nil, Snapshot{}, nil, err
+	}
+	snap, err := s.runSnapshot(ctx, run, done, log)
+	if err != nil {
+		return nil, Snapshot{}, nil, err
+	}
+	rd, err := s.reportData(ctx, snap, date)
+	return done, snap, rd, err
 }
 
 // deliveries returns a run's delivery records by key.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/shared-tenant/licensetrack/shared/blobstore"
 	"github.com/shared-tenant/licensetrack/shared/config"
-	"github.com/shared-tenant/licensetrack/shared/demotenant"
+	"github.com/shared-tenant/licensetrack/shared/devkit/demotenant"
 	"github.com/shared-tenant/licensetrack/shared/graph"
 	"github.com/shared-tenant/licensetrack/shared/graph/graphfake"
 	"github.com/shared-tenant/licensetrack/shared/licensing"

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/shared-tenant/licensetrack/shared/config"
-	"github.com/shared-tenant/licensetrack/shared/demotenant"
-	"github.com/shared-tenant/licensetrack/shared/funchost"
+	"github.com/shared-tenant/licensetrack/shared/devkit/demotenant"
+	"github.com/shared-tenant/licensetrack/shared/devkit/funchost"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/shared-tenant/licensetrack/shared/blobstore"
-	"github.com/shared-tenant/licensetrack/shared/demotenant"
+	"github.com/shared-tenant/licensetrack/shared/devkit/demotenant"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 

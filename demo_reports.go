@@ -15,7 +15,7 @@ import (
 
 	"github.com/shared-tenant/licensetrack/shared/blobstore"
 	"github.com/shared-tenant/licensetrack/shared/config"
-	"github.com/shared-tenant/licensetrack/shared/funchost"
+	"github.com/shared-tenant/licensetrack/shared/devkit/funchost"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 

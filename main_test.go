@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -17,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shared-tenant/licensetrack/shared/azuritetest"
-	"github.com/shared-tenant/licensetrack/shared/funchost"
+	"github.com/shared-tenant/licensetrack/shared/devkit/azuritetest"
+	"github.com/shared-tenant/licensetrack/shared/devkit/funchost"
 )
 
 func envOf(m map[string]string) func(string) (string, bool) {
@@ -67,13 +66,7 @@ func buildHandler(t *testing.T) string {
 	if runtime.GOOS != "linux" {
 		t.Skip("the staged handler is a linux binary")
 	}
-	bin := filepath.Join(t.TempDir(), "handler")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return sharedHandler(t)
 }
 
 // TestStagedBinaryUnderHost starts the real binary the way the Functions host
@@ -171,12 +164,7 @@ func TestStagedBinaryUnderHost(t *testing.T) {
 // exec to answering the host's readiness probe (the host allows 30 s),
 // polling every millisecond as a stand-in for the host's probe.
 func BenchmarkStartToReady(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "handler")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := sharedHandler(b)
 	client := &http.Client{Timeout: time.Second}
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {

@@ -15,9 +15,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/shared-tenant/licensetrack/shared/azuritetest"
+	"github.com/shared-tenant/licensetrack/shared/devkit/azuritetest"
 	"github.com/shared-tenant/licensetrack/shared/blobstore"
-	"github.com/shared-tenant/licensetrack/shared/demotenant"
+	"github.com/shared-tenant/licensetrack/shared/devkit/demotenant"
 	"github.com/shared-tenant/licensetrack/shared/graph"
 	"github.com/shared-tenant/licensetrack/shared/graph/graphfake"
 	"github.com/shared-tenant/licensetrack/shared/licensing"

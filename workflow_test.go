@@ -22,9 +22,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shared-tenant/licensetrack/shared/azuritetest"
+	"github.com/shared-tenant/licensetrack/shared/devkit/azuritetest"
 	"github.com/shared-tenant/licensetrack/shared/blobstore"
-	"github.com/shared-tenant/licensetrack/shared/funchost"
+	"github.com/shared-tenant/licensetrack/shared/devkit/funchost"
 	"github.com/shared-tenant/licensetrack/shared/graph/graphfake"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/tablestore"
@@ -42,7 +42,7 @@ var (
 	handlerErr  error
 )
 
-// sharedHandler builds the staged handler once per test run.
+// sharedHandler builds the handler once per test run.
 func sharedHandler(t testing.TB) string {
 	t.Helper()
 	handlerOnce.Do(func() {
@@ -52,8 +52,11 @@ func sharedHandler(t testing.TB) string {
 			return
 		}
 		handlerBin = filepath.Join(dir, "handler")
-		cmd := osexec.Command("go", "build", "-trimpath", "-o", handlerBin, ".")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+		// The build inherits the environment and flags of the test run
+		// (make test sets CGO_ENABLED=0 and -trimpath, as make stage does),
+		// so it reuses the packages the test build compiled instead of
+		// compiling the Graph SDK a second time.
+		cmd := osexec.Command("go", "build", "-o", handlerBin, ".")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			handlerErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

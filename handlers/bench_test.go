@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
-	"github.com/shared-tenant/licensetrack/shared/memstore"
+	"github.com/shared-tenant/licensetrack/shared/devkit/memstore"
 )
 
 // BenchmarkInvokeAgencyGet measures the handler's own cost of one HTTP

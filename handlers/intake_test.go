@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
-	"github.com/shared-tenant/licensetrack/shared/memstore"
+	"github.com/shared-tenant/licensetrack/shared/devkit/memstore"
 	"github.com/shared-tenant/licensetrack/shared/skucatalog"
 )
 

@@ -16,9 +16,9 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
-	"github.com/shared-tenant/licensetrack/shared/memstore"
+	"github.com/shared-tenant/licensetrack/shared/devkit/memstore"
 	"github.com/shared-tenant/licensetrack/shared/skucatalog"
-	"github.com/shared-tenant/licensetrack/shared/storetest"
+	"github.com/shared-tenant/licensetrack/shared/devkit/storetest"
 	"github.com/shared-tenant/licensetrack/shared/xlsx"
 )
 

@@ -50,7 +50,7 @@ while IFS= read -r hit; do
   complain "$hit: read settings in shared/config, nowhere else"
 done < <(grep -rn --include='*.go' -E 'os\.(Getenv|LookupEnv|Environ)\(' . \
   | grep -v '_test\.go:' | grep -v '^\./[^/]*\.go:' | grep -v '^\./shared/config/' \
-  | grep -v '^\./shared/azuritetest/' | grep -v '^\./\.tools/' || true)
+  | grep -v '^\./shared/devkit/azuritetest/' | grep -v '^\./\.tools/' || true)
 
 if [ "$fail" -ne 0 ]; then exit 1; fi
 echo "imports: architecture rules hold"

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shared-tenant/licensetrack/shared/demotenant"
+	"github.com/shared-tenant/licensetrack/shared/devkit/demotenant"
 	"github.com/shared-tenant/licensetrack/shared/graph/graphfake"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 )

@@ -10,9 +10,9 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
-	"github.com/shared-tenant/licensetrack/shared/memstore"
+	"github.com/shared-tenant/licensetrack/shared/devkit/memstore"
 	"github.com/shared-tenant/licensetrack/shared/skucatalog"
-	"github.com/shared-tenant/licensetrack/shared/storetest"
+	"github.com/shared-tenant/licensetrack/shared/devkit/storetest"
 	"github.com/shared-tenant/licensetrack/shared/xlsx"
 )
 

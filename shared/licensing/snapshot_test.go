@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
-	"github.com/shared-tenant/licensetrack/shared/memstore"
+	"github.com/shared-tenant/licensetrack/shared/devkit/memstore"
 )
 
 const (

@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
-	"github.com/shared-tenant/licensetrack/shared/memstore"
+	"github.com/shared-tenant/licensetrack/shared/devkit/memstore"
 	"github.com/shared-tenant/licensetrack/shared/skucatalog"
 )
 

@@ -13,7 +13,7 @@ import (
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/storageaccount"
-	"github.com/shared-tenant/licensetrack/shared/storetest"
+	"github.com/shared-tenant/licensetrack/shared/devkit/storetest"
 )
 
 func TestAgencyHistory(t *testing.T) {

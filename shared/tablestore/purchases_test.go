@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
-	"github.com/shared-tenant/licensetrack/shared/storetest"
+	"github.com/shared-tenant/licensetrack/shared/devkit/storetest"
 )
 
 // TestConcurrentPurchaseWrites races writers of the same lines and

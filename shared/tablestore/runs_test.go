@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
-	"github.com/shared-tenant/licensetrack/shared/storetest"
+	"github.com/shared-tenant/licensetrack/shared/devkit/storetest"
 )
 
 // TestRunPaging lists more runs than Azurite returns in one page (1000).

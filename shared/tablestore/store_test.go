@@ -4,9 +4,9 @@ import (
 	"context"
 	"testing"
 
-	"github.com/shared-tenant/licensetrack/shared/azuritetest"
+	"github.com/shared-tenant/licensetrack/shared/devkit/azuritetest"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
-	"github.com/shared-tenant/licensetrack/shared/storetest"
+	"github.com/shared-tenant/licensetrack/shared/devkit/storetest"
 )
 
 // newStore returns a Store on fresh tables in Azurite, deleted after the test.

@@ -7,7 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 
-	"github.com/shared-tenant/licensetrack/shared/funchost"
+	"github.com/shared-tenant/licensetrack/shared/devkit/funchost"
 )
 
 // Example drives an in-process custom handler through the harness: an HTTP
@@ -17,7 +17,7 @@ func Example() {
 	ctx := context.Background()
 	var handler http.Handler // the app's custom handler, e.g. handlers.New(...)
 
-	app, err := funchost.Load("../..") // host.json and functions/*/function.json
+	app, err := funchost.Load("../../..") // host.json and functions/*/function.json
 	if err != nil {
 		panic(err)
 	}

@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
-	"github.com/shared-tenant/licensetrack/shared/memstore"
-	"github.com/shared-tenant/licensetrack/shared/storetest"
+	"github.com/shared-tenant/licensetrack/shared/devkit/memstore"
+	"github.com/shared-tenant/licensetrack/shared/devkit/storetest"
 )
 
 func TestAgencyStore(t *testing.T) {

@@ -79,10 +79,10 @@ func TestLoadStagedLayoutAndDefaults(t *testing.T) {
 
 func TestLoadTheRealApp(t *testing.T) {
 	// The app's own function folders must load too.
-	if _, err := os.Stat("../../host.json"); err != nil {
+	if _, err := os.Stat("../../../host.json"); err != nil {
 		t.Skip("no app host.json two levels up")
 	}
-	if _, err := Load("../.."); err != nil {
+	if _, err := Load("../../.."); err != nil {
 		t.Fatal(err)
 	}
 }

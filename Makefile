@@ -19,8 +19,10 @@ export GOFLAGS := -trimpath
 
 all: build
 
+# bin/handler is the development build: the shipped handler plus the
+# development kit (the synthetic tenant of GRAPH_MODE=demo and the demo tour).
 build:
-	$(GO) build -o $(BIN) .
+	$(GO) build -tags devkit -o $(BIN) .
 
 # dist/app is what the Functions host expects at the root of the zip:
 # host.json, one folder per function, and the handler executable.
@@ -46,6 +48,7 @@ azurite-stop:
 
 test: azurite imports
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags devkit .
 	$(GO) test -count=1 -timeout 30m $(PKGS)
 
 # The demo's settings: Azurite, the synthetic tenant, mail to the outbox.
@@ -73,7 +76,7 @@ BENCH_USERS ?= 100000,1000000
 REPORT_USERS ?= 1000000
 bench: azurite
 	REPORT_BENCH_USERS=$(REPORT_USERS) PAYROLL_BENCH_USERS=$(REPORT_USERS) \
-		$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 60m ./shared/xlsx/ ./shared/licensing/
+		$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 60m ./shared/xlsx/ ./shared/usage/
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./handlers/ ./shared/graph/ ./shared/skucatalog/
 	$(GO) test -run '^$$' -bench StartToReady -benchtime 20x .
 	SNAPSHOT_BENCH_USERS=$(BENCH_USERS) $(GO) test -run '^$$' -bench 'Snapshot|IntakeLoad' -benchtime 1x -timeout 60m .
@@ -82,6 +85,7 @@ lint: imports
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 		if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags devkit .
 
 imports:
 	scripts/check-imports.sh

@@ -2,22 +2,25 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"time"
 
+	"github.com/shared-tenant/licensetrack/handlers"
 	"github.com/shared-tenant/licensetrack/shared/blobstore"
 	"github.com/shared-tenant/licensetrack/shared/config"
-	"github.com/shared-tenant/licensetrack/shared/devkit/demotenant"
 	"github.com/shared-tenant/licensetrack/shared/graph"
-	"github.com/shared-tenant/licensetrack/shared/graph/graphfake"
+	"github.com/shared-tenant/licensetrack/shared/intake"
+	"github.com/shared-tenant/licensetrack/shared/ledger"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/outbox"
 	"github.com/shared-tenant/licensetrack/shared/queues"
 	"github.com/shared-tenant/licensetrack/shared/skucatalog"
 	"github.com/shared-tenant/licensetrack/shared/storageaccount"
 	"github.com/shared-tenant/licensetrack/shared/tablestore"
+	"github.com/shared-tenant/licensetrack/shared/usage"
 	"github.com/shared-tenant/licensetrack/shared/xlsx"
 )
 
@@ -27,8 +30,8 @@ import (
 // catalog/, reports/, outbox/.
 const containerName = "licensing"
 
-// app is the wiring of one process: configuration, adapters and the
-// service, built explicitly here and nowhere else.
+// app is the wiring of one process: configuration, adapters and services,
+// built explicitly here and nowhere else.
 type app struct {
 	cfg         config.Config
 	log         *slog.Logger
@@ -39,13 +42,18 @@ type app struct {
 	queues      *queues.Client
 	stepsQueue  string
 	graph       *graph.Client
-	// fake is the in-process synthetic tenant of GRAPH_MODE=demo.
-	fake    *graphfake.Server
+	// tenant is the synthetic tenant of GRAPH_MODE=demo, else nil.
+	tenant  tenantServer
 	catalog *skucatalog.Source
-	svc     *licensing.Service
+
+	agencies *licensing.AgencyAdmin
+	runs     *licensing.Runs
+	intake   *intake.Service
+	ledger   *ledger.Service
+	usage    *usage.Service
 }
 
-// newApp builds the adapters and the service from cfg. Apart from starting
+// newApp builds the adapters and the services from cfg. Apart from starting
 // the demo tenant's loopback server, it makes no network calls, so the
 // handler can start listening at once.
 func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
@@ -88,34 +96,62 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		return nil, fmt.Errorf("SKU catalog: %w", err)
 	}
 	w := cfg.Workflow
-	a.svc = licensing.NewService(licensing.ServiceConfig{
+	terms := licensing.Terms{GraceDays: w.GraceDays, FiscalYearEndMonth: w.FiscalYearEndMonth, FiscalYearEndDay: w.FiscalYearEndDay,
+		EnterpriseYears: licensing.DefaultTerms().EnterpriseYears}
+	mailer := a.mailer()
+	auth := licensing.NewAuthorizer(a.tables, cfg.Admins, cfg.AllowAnonymous)
+	a.agencies = licensing.NewAgencyAdmin(a.tables, auth, nil)
+	a.runs = licensing.NewRuns(a.tables, auth, nil, nil)
+	a.intake = intake.NewService(intake.Config{
+		Auth:        auth,
 		Agencies:    a.tables,
-		Runs:        a.tables,
-		Snapshots:   a.tables,
 		Requests:    a.tables,
-		Purchases:   a.tables,
-		Files:       a.blobs,
-		Directory:   a.graph,
-		Mailer:      a.mailer(),
-		Catalog:     a.catalog,
-		Sheets:      xlsx.NewReader(xlsx.DefaultLimits()),
 		Steps:       a.queues.Steps(a.stepsQueue),
-		DeadLetters: a.queues.DeadLetters(a.stepsQueue + "-poison"),
-		Terms: licensing.Terms{GraceDays: w.GraceDays, FiscalYearEndMonth: w.FiscalYearEndMonth, FiscalYearEndDay: w.FiscalYearEndDay,
-			EnterpriseYears: licensing.DefaultTerms().EnterpriseYears},
-		Workflow:   licensing.Workflow{CentralIT: w.CentralIT, AppURL: w.AppURL, CheckEvery: w.CheckEvery, WaitFor: w.WaitFor},
+		DeadLetters: a.queues.Inbox(a.stepsQueue + "-poison"),
+		Files:       a.blobs,
+		Purchases:   a.tables,
+		Directory:   a.graph,
+		Catalog:     a.catalog,
+		Mailer:      mailer,
+		Terms:       terms,
+		Workflow:    intake.Workflow{CentralIT: w.CentralIT, AppURL: w.AppURL, CheckEvery: w.CheckEvery, WaitFor: w.WaitFor},
+	})
+	a.ledger = ledger.NewService(ledger.Config{
+		Auth:      auth,
+		Agencies:  a.tables,
+		Purchases: a.tables,
+		Snapshots: a.tables,
+		Sheets:    xlsx.NewReader(xlsx.DefaultLimits()),
+		Catalog:   a.catalog,
+		Terms:     terms,
+	})
+	a.usage = usage.NewService(usage.Config{
+		Auth:       auth,
+		Runs:       a.runs,
+		Agencies:   a.tables,
+		Purchases:  a.tables,
+		Snapshots:  a.tables,
+		Files:      a.blobs,
+		Directory:  a.graph,
+		Catalog:    a.catalog,
 		Reports:    xlsx.NewReportWriter(xlsx.WithLocation(cfg.Reporting.Location)),
 		Deliveries: a.tables,
 		Links:      a.blobs,
-		Reporting: licensing.Reporting{
-			Calendar: licensing.PayrollCalendar{Anchor: licensing.DateOf(cfg.Reporting.Anchor, nil), IntervalDays: cfg.Reporting.IntervalDays,
-				Location: cfg.Reporting.Location},
+		Mailer:     mailer,
+		Reporting: usage.Reporting{
+			Calendar:     cfg.Reporting.Calendar(),
 			InactiveDays: cfg.Reporting.InactiveDays,
 		},
-		Admins:         cfg.Admins,
-		AllowAnonymous: cfg.AllowAnonymous,
+		Terms:     terms,
+		CentralIT: w.CentralIT,
 	})
 	return a, nil
+}
+
+// handler is the custom handler serving the host's invocations.
+func (a *app) handler() *handlers.Server {
+	return handlers.New(handlers.Config{Agencies: a.agencies, Runs: a.runs, Intake: a.intake, Ledger: a.ledger, Usage: a.usage,
+		Logger: a.log, MaxRequestBytes: a.cfg.Workflow.MaxRequestBytes})
 }
 
 // mailer sends through Graph, or to the outbox in Blob Storage.
@@ -131,19 +167,21 @@ func (a *app) mailer() licensing.Mailer {
 }
 
 // connectGraph builds the Graph client; with GRAPH_MODE=demo it first starts
-// the synthetic tenant on loopback, so the same adapter code runs.
+// the synthetic tenant on loopback (in builds with the development kit), so
+// the same adapter code runs.
 func (a *app) connectGraph() error {
 	g := a.cfg.Graph
 	gc := graph.Config{BaseURL: g.BaseURL, Auth: g.Auth, TenantID: g.TenantID, ClientID: g.ClientID,
 		ClientSecret: g.ClientSecret, MaxRetryWait: g.MaxRetryWait, Logger: a.log}
 	if g.Mode == config.GraphDemo {
-		tenant := graphfake.NewTenant()
-		demotenant.New(demotenant.Options{Seed: g.DemoSeed, Users: g.DemoUsers}).Fill(tenant)
-		a.fake = graphfake.NewServer(tenant, a.log)
-		if err := a.fake.Start("127.0.0.1:0"); err != nil {
+		if startDemoTenant == nil {
+			return errors.New("GRAPH_MODE=demo needs the development kit: build with make build (go build -tags devkit)")
+		}
+		t, err := startDemoTenant(a.cfg, a.log)
+		if err != nil {
 			return fmt.Errorf("demo tenant: %w", err)
 		}
-		gc.BaseURL, gc.Auth = a.fake.BaseURL(), graph.AuthNone
+		a.tenant, gc.BaseURL, gc.Auth = t, t.BaseURL(), graph.AuthNone
 	}
 	c, err := graph.New(gc)
 	if err != nil {
@@ -153,10 +191,20 @@ func (a *app) connectGraph() error {
 	return nil
 }
 
+// tenantServer is a Graph server on loopback: the synthetic tenant.
+type tenantServer interface {
+	BaseURL() string
+	Close() error
+}
+
+// startDemoTenant starts the synthetic tenant; nil in builds without the
+// development kit.
+var startDemoTenant func(cfg config.Config, log *slog.Logger) (tenantServer, error)
+
 // close releases what newApp started.
 func (a *app) close() {
-	if a.fake != nil {
-		a.fake.Close()
+	if a.tenant != nil {
+		a.tenant.Close()
 	}
 }
 
@@ -194,9 +242,7 @@ func (a *app) initStorage(ctx context.Context) error {
 	return nil
 }
 
-func (a *app) tableNames() []string     { return a.tables.TableNames() }
-func (a *app) containerNames() []string { return []string{a.container} }
-func (a *app) queueNames() []string     { return []string{a.stepsQueue} }
+func (a *app) queueNames() []string { return []string{a.stepsQueue} }
 
 // catalogCache keeps the SKU list in the app's blob container.
 type catalogCache struct{ s *blobstore.Store }

@@ -21,11 +21,10 @@ import (
 	"time"
 	_ "time/tzdata" // report time zones must load on hosts without a zoneinfo database
 
-	"github.com/shared-tenant/licensetrack/handlers"
 	"github.com/shared-tenant/licensetrack/shared/config"
 )
 
-const usage = `usage:
+const usageText = `usage:
   handler                 serve the Azure Functions custom-handler protocol on FUNCTIONS_CUSTOMHANDLER_PORT
   handler run <job> [flags]
                           run one job once and print its summary; jobs:
@@ -47,11 +46,11 @@ func run(args []string, getenv func(string) (string, bool), stdout, stderr io.Wr
 	}
 	switch cmd {
 	case "help", "-h", "--help", "-help":
-		fmt.Fprintf(stdout, usage, jobList())
+		fmt.Fprintf(stdout, usageText, jobList())
 		return 0
 	case "", "serve", "run", "demo":
 	default:
-		fmt.Fprintf(stderr, "handler: unknown command %q\n"+usage, cmd, jobList())
+		fmt.Fprintf(stderr, "handler: unknown command %q\n"+usageText, cmd, jobList())
 		return 2
 	}
 
@@ -70,12 +69,16 @@ func run(args []string, getenv func(string) (string, bool), stdout, stderr io.Wr
 	case "run":
 		err = runJob(ctx, cfg, log, args[1:], stdout)
 	case "demo":
-		err = demo(ctx, cfg, log, stdout)
+		if runDemo == nil {
+			err = errors.New("the demo needs the development kit: run make demo (it builds with -tags devkit)")
+		} else {
+			err = runDemo(ctx, cfg, log, stdout)
+		}
 	}
 	if err != nil {
 		var uerr usageError
 		if errors.As(err, &uerr) {
-			fmt.Fprintf(stderr, "handler: %v\n"+usage, err, jobList())
+			fmt.Fprintf(stderr, "handler: %v\n"+usageText, err, jobList())
 			return 2
 		}
 		fmt.Fprintf(stderr, "handler: %v\n", err)
@@ -83,6 +86,9 @@ func run(args []string, getenv func(string) (string, bool), stdout, stderr io.Wr
 	}
 	return 0
 }
+
+// runDemo runs the demo tour; nil in builds without the development kit.
+var runDemo func(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer) error
 
 // usageError is a mistake in the command line.
 type usageError struct{ msg string }
@@ -109,7 +115,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer a.close()
 	srv := &http.Server{
-		Handler:           handlers.New(handlers.Config{Service: a.svc, Logger: log, MaxRequestBytes: cfg.Workflow.MaxRequestBytes}),
+		Handler:           a.handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	log.Info("handler listening", "port", cfg.Port, "storage", a.storageName, "ready_ms", time.Since(started).Milliseconds())

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/shared-tenant/licensetrack/shared/devkit/azuritetest"
 	"github.com/shared-tenant/licensetrack/shared/devkit/funchost"
+	"github.com/shared-tenant/licensetrack/shared/graph/graphfake"
 )
 
 func envOf(m map[string]string) func(string) (string, bool) {
@@ -80,6 +82,10 @@ func TestStagedBinaryUnderHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The shipped binary has no synthetic tenant of its own: it reads a fake
+	// Graph tenant served by the test, as it would read Microsoft Graph.
+	gs := httptest.NewServer(graphfake.NewServer(graphfake.NewTenant(), slog.New(slog.DiscardHandler)))
+	defer gs.Close()
 	env := append(os.Environ(),
 		"AzureWebJobsStorage=UseDevelopmentStorage=true",
 		"ADMINS=admin@central-it.example.gov",
@@ -87,8 +93,7 @@ func TestStagedBinaryUnderHost(t *testing.T) {
 		"LOG_LEVEL=info",
 		"MAIL_MODE=outbox",
 		"CENTRAL_IT_EMAIL=licensing@central-it.example.gov",
-		"GRAPH_MODE=demo",
-		"DEMO_TENANT_USERS=50",
+		"GRAPH_MODE=live", "GRAPH_AUTH=none", "GRAPH_BASE_URL="+gs.URL+"/v1.0",
 	)
 	qsvc, err := acct.QueueService()
 	if err != nil {

@@ -15,20 +15,21 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/shared-tenant/licensetrack/shared/devkit/azuritetest"
 	"github.com/shared-tenant/licensetrack/shared/blobstore"
+	"github.com/shared-tenant/licensetrack/shared/devkit/azuritetest"
 	"github.com/shared-tenant/licensetrack/shared/devkit/demotenant"
 	"github.com/shared-tenant/licensetrack/shared/graph"
 	"github.com/shared-tenant/licensetrack/shared/graph/graphfake"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/tablestore"
+	"github.com/shared-tenant/licensetrack/shared/usage"
 )
 
 // snapshotRig is the snapshot path with real parts: the Graph adapter
 // (msgraph-sdk-go) against the fake Graph server over HTTP, and Table and
 // Blob Storage on Azurite, in tables and a container of its own.
 type snapshotRig struct {
-	svc    *licensing.Service
+	svc    *usage.Service
 	gen    *demotenant.Generator
 	tenant *graphfake.Tenant
 	server *graphfake.Server
@@ -71,36 +72,38 @@ func newSnapshotRig(t testing.TB, users int, maxWait time.Duration) *snapshotRig
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.svc = licensing.NewService(licensing.ServiceConfig{
-		Agencies: r.tables, Runs: r.tables, Snapshots: r.tables, Files: r.blobs, Directory: r.client,
-		Admins: []string{"admin@it.example.gov"},
+	auth := licensing.NewAuthorizer(r.tables, []string{"admin@it.example.gov"}, false)
+	r.svc = usage.NewService(usage.Config{
+		Auth: auth, Runs: licensing.NewRuns(r.tables, auth, nil, nil),
+		Agencies: r.tables, Snapshots: r.tables, Files: r.blobs, Directory: r.client,
 	})
+	agencies := licensing.NewAgencyAdmin(r.tables, auth, nil)
 	admin := &licensing.Principal{Name: "admin@it.example.gov"}
 	for _, a := range r.gen.Agencies() {
-		if _, _, err := r.svc.PutAgency(ctx, admin, a.ID, a.Licensing(), licensing.Precondition{}); err != nil {
+		if _, _, err := agencies.PutAgency(ctx, admin, a.ID, a.Licensing(), licensing.Precondition{}); err != nil {
 			t.Fatalf("agency %s: %v", a.ID, err)
 		}
 	}
 	return r
 }
 
-func (r *snapshotRig) take(t testing.TB, opts licensing.SnapshotOptions) (licensing.Snapshot, []licensing.Usage) {
+func (r *snapshotRig) take(t testing.TB, opts usage.SnapshotOptions) (licensing.Snapshot, []licensing.Usage) {
 	t.Helper()
 	snap, err := r.svc.TakeSnapshot(context.Background(), opts, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	usage, err := r.tables.SnapshotUsage(context.Background(), snap.ID)
+	counts, err := r.tables.SnapshotUsage(context.Background(), snap.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return snap, usage
+	return snap, counts
 }
 
 // byAgency turns usage rows into agency -> SKU -> users.
-func byAgency(usage []licensing.Usage) map[string]map[string]int {
+func byAgency(counts []licensing.Usage) map[string]map[string]int {
 	out := map[string]map[string]int{}
-	for _, u := range usage {
+	for _, u := range counts {
 		if u.Users == 0 {
 			continue
 		}
@@ -119,7 +122,7 @@ func TestSnapshotAgainstGraphAndAzurite(t *testing.T) {
 	// A full read: every user, attributed as the generator intended, in
 	// ceil(users/999) pages of /users plus a constant.
 	r.server.ResetCounts()
-	first, usage := r.take(t, licensing.SnapshotOptions{})
+	first, used := r.take(t, usage.SnapshotOptions{})
 	counts := r.server.Counts()
 	if counts[graphfake.EndpointUsers] != 3 || counts[graphfake.EndpointUsersDelta] != 1 || counts[graphfake.EndpointSubscribedSkus] != 1 {
 		t.Errorf("requests for a full read = %v, want 3 pages of /users, 1 delta link, 1 subscribedSkus", counts)
@@ -133,7 +136,7 @@ func TestSnapshotAgainstGraphAndAzurite(t *testing.T) {
 			want[a.ID] = a.Used
 		}
 	}
-	got := byAgency(usage)
+	got := byAgency(used)
 	delete(got, licensing.Unattributed)
 	delete(got, licensing.Conflicted)
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -142,7 +145,7 @@ func TestSnapshotAgainstGraphAndAzurite(t *testing.T) {
 	// Every consumed unit in the tenant is somewhere: an agency, nobody, or
 	// several (numbers that add up).
 	total := map[string]int{}
-	for _, u := range usage {
+	for _, u := range used {
 		total[u.SkuID] += u.Users
 	}
 	for _, sku := range first.Tenant {
@@ -169,7 +172,7 @@ func TestSnapshotAgainstGraphAndAzurite(t *testing.T) {
 	r.tenant.RemoveUser(r.gen.UserID(3), true)
 	r.tenant.RemoveUser(r.gen.UserID(4), false)
 	r.server.ResetCounts()
-	second, incUsage := r.take(t, licensing.SnapshotOptions{})
+	second, incUsage := r.take(t, usage.SnapshotOptions{})
 	if second.Full || second.Changes != changed+2 || r.server.Count(graphfake.EndpointUsers) != 0 {
 		t.Errorf("second snapshot: full=%v changes=%d, /users requests %d; want incremental with %d changes and no /users page",
 			second.Full, second.Changes, r.server.Count(graphfake.EndpointUsers), changed+2)
@@ -177,7 +180,7 @@ func TestSnapshotAgainstGraphAndAzurite(t *testing.T) {
 	if n := r.server.Count(graphfake.EndpointUsersDelta); n < 1 || n > 2 {
 		t.Errorf("incremental read made %d delta requests", n)
 	}
-	third, fullUsage := r.take(t, licensing.SnapshotOptions{Full: true})
+	third, fullUsage := r.take(t, usage.SnapshotOptions{Full: true})
 	if diff := cmp.Diff(fullUsage, incUsage); diff != "" {
 		t.Errorf("incremental usage differs from a full read (-full +incremental):\n%s", diff)
 	}
@@ -187,7 +190,7 @@ func TestSnapshotAgainstGraphAndAzurite(t *testing.T) {
 
 	// The delta link expires (410): the next snapshot reads everything.
 	r.tenant.ExpireDeltaTokens()
-	fourth, _ := r.take(t, licensing.SnapshotOptions{})
+	fourth, _ := r.take(t, usage.SnapshotOptions{})
 	if !fourth.Full || len(fourth.Notes) == 0 {
 		t.Errorf("after 410: full=%v notes=%v, want a full read with a note", fourth.Full, fourth.Notes)
 	}
@@ -196,7 +199,7 @@ func TestSnapshotAgainstGraphAndAzurite(t *testing.T) {
 func TestThrottlingStormPublishesNothing(t *testing.T) {
 	r := newSnapshotRig(t, 1500, 300*time.Millisecond)
 	ctx := context.Background()
-	first, _ := r.take(t, licensing.SnapshotOptions{})
+	first, _ := r.take(t, usage.SnapshotOptions{})
 	files := func() int {
 		n := 0
 		if err := r.blobs.List(ctx, "snapshots/", func(blobstore.BlobInfo) error { n++; return nil }); err != nil {
@@ -209,7 +212,7 @@ func TestThrottlingStormPublishesNothing(t *testing.T) {
 	// A storm that outlasts the bounded wait, on the second page of a full
 	// read: the run fails as unavailable and nothing is published.
 	r.server.Inject(graphfake.Fault{Endpoint: graphfake.EndpointUsers, Status: 429, RetryAfter: "1", Times: 1000})
-	_, err := r.svc.TakeSnapshot(ctx, licensing.SnapshotOptions{Full: true}, nil)
+	_, err := r.svc.TakeSnapshot(ctx, usage.SnapshotOptions{Full: true}, nil)
 	if licensing.ErrorCode(err) != licensing.Unavailable {
 		t.Fatalf("err = %v, want unavailable", err)
 	}
@@ -225,7 +228,7 @@ func TestThrottlingStormPublishesNothing(t *testing.T) {
 	r.server.ClearFaults()
 	r.server.Inject(graphfake.Fault{Endpoint: graphfake.EndpointUsers, Status: 429, RetryAfter: "0", Times: 2})
 	r.server.Inject(graphfake.Fault{Endpoint: graphfake.EndpointSubscribedSkus, Status: 503, Times: 2})
-	snap, err := r.svc.TakeSnapshot(ctx, licensing.SnapshotOptions{Full: true}, nil)
+	snap, err := r.svc.TakeSnapshot(ctx, usage.SnapshotOptions{Full: true}, nil)
 	if err != nil || snap.Users != 1500 {
 		t.Fatalf("after a short storm: %v, %d users", err, snap.Users)
 	}
@@ -256,7 +259,7 @@ func BenchmarkSnapshot(b *testing.B) {
 			for b.Loop() {
 				r.server.ResetCounts()
 				start := time.Now()
-				full, err := r.svc.TakeSnapshot(ctx, licensing.SnapshotOptions{Full: true}, nil)
+				full, err := r.svc.TakeSnapshot(ctx, usage.SnapshotOptions{Full: true}, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -266,7 +269,7 @@ func BenchmarkSnapshot(b *testing.B) {
 				}
 				r.server.ResetCounts()
 				start = time.Now()
-				inc, err := r.svc.TakeSnapshot(ctx, licensing.SnapshotOptions{}, nil)
+				inc, err := r.svc.TakeSnapshot(ctx, usage.SnapshotOptions{}, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -22,8 +22,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shared-tenant/licensetrack/shared/devkit/azuritetest"
 	"github.com/shared-tenant/licensetrack/shared/blobstore"
+	"github.com/shared-tenant/licensetrack/shared/devkit/azuritetest"
+	"github.com/shared-tenant/licensetrack/shared/devkit/fakes"
 	"github.com/shared-tenant/licensetrack/shared/devkit/funchost"
 	"github.com/shared-tenant/licensetrack/shared/graph/graphfake"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
@@ -215,9 +216,9 @@ func (r *workflowRig) call(method, path, caller, contentType string, body []byte
 
 func (r *workflowRig) submit(po string, withEmail bool) (int, string) {
 	r.t.Helper()
-	docs := []map[string]string{{"kind": "purchase-order", "fileName": "PO.pdf", "contentType": "application/pdf", "contentBase64": base64.StdEncoding.EncodeToString(demoPDF)}}
+	docs := []map[string]string{{"kind": "purchase-order", "fileName": "PO.pdf", "contentType": "application/pdf", "contentBase64": base64.StdEncoding.EncodeToString(fakes.PDF)}}
 	if withEmail {
-		docs = append(docs, map[string]string{"kind": "activation-email", "fileName": "activation.eml", "contentBase64": base64.StdEncoding.EncodeToString(demoEML)})
+		docs = append(docs, map[string]string{"kind": "activation-email", "fileName": "activation.eml", "contentBase64": base64.StdEncoding.EncodeToString(fakes.EML)})
 	}
 	body, _ := json.Marshal(map[string]any{"agency": "DOA", "poNumber": po, "reseller": "SHI", "agreement": "a-la-carte",
 		"activationScenario": "new-customer", "termStart": "2026-08-01", "requester": map[string]string{"name": "Pat", "email": delegate},
@@ -351,7 +352,7 @@ func TestWorkflowNeedsInformationThenDocuments(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	body, _ := json.Marshal(map[string]any{"documents": []map[string]string{{"kind": "activation-email", "fileName": "a.eml",
-		"contentBase64": base64.StdEncoding.EncodeToString(demoEML)}}})
+		"contentBase64": base64.StdEncoding.EncodeToString(fakes.EML)}}})
 	if st, resp := r.call(http.MethodPost, "/api/service-requests/"+id+"/documents", delegate, "application/json", body); st != http.StatusOK {
 		t.Fatalf("documents: %d %s", st, resp)
 	}
@@ -497,8 +498,8 @@ func BenchmarkIntakeLoad(b *testing.B) {
 						"activationScenario": "new-customer", "termStart": "2026-08-01", "requester": map[string]string{"name": "Pat", "email": delegate},
 						"lines": []map[string]any{{"sku": "VISIOCLIENT", "quantity": 5}},
 						"documents": []map[string]string{
-							{"kind": "purchase-order", "contentType": "application/pdf", "contentBase64": base64.StdEncoding.EncodeToString(demoPDF)},
-							{"kind": "activation-email", "contentBase64": base64.StdEncoding.EncodeToString(demoEML)}}})
+							{"kind": "purchase-order", "contentType": "application/pdf", "contentBase64": base64.StdEncoding.EncodeToString(fakes.PDF)},
+							{"kind": "activation-email", "contentBase64": base64.StdEncoding.EncodeToString(fakes.EML)}}})
 					req, _ := http.NewRequest(http.MethodPost, front.URL+"/api/purchase-orders", bytes.NewReader(body))
 					req.Header.Set("Content-Type", "application/json")
 					req.Header.Set("X-MS-CLIENT-PRINCIPAL-NAME", delegate)

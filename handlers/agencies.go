@@ -22,20 +22,20 @@ func (s *Server) agencies(ctx context.Context, r *Request) (*Response, error) {
 	id := strings.TrimSpace(r.Params["id"])
 	switch {
 	case r.Method == http.MethodGet && id == "":
-		list, err := s.svc.ListAgencies(ctx, r.Caller)
+		list, err := s.agencyAdmin.ListAgencies(ctx, r.Caller)
 		if err != nil {
 			return nil, err
 		}
 		if list == nil {
 			list = []licensing.Agency{}
 		}
-		return &Response{Status: http.StatusOK, Body: map[string]any{"agencies": list, "count": len(list)}}, nil
+		return &Response{Status: http.StatusOK, Body: agencyListResponse{Agencies: mapList(list, newAgencyResponse), Count: len(list)}}, nil
 	case r.Method == http.MethodGet:
-		a, err := s.svc.GetAgency(ctx, r.Caller, id)
+		a, err := s.agencyAdmin.GetAgency(ctx, r.Caller, id)
 		if err != nil {
 			return nil, err
 		}
-		return &Response{Status: http.StatusOK, Headers: map[string]string{"ETag": a.ETag}, Body: a}, nil
+		return &Response{Status: http.StatusOK, Headers: map[string]string{"ETag": a.ETag}, Body: newAgencyResponse(a)}, nil
 	case r.Method == http.MethodPut && id != "":
 		a, err := decodeJSON[licensing.Agency](r, "agency", maxAgencyBytes)
 		if err != nil {
@@ -45,7 +45,7 @@ func (s *Server) agencies(ctx context.Context, r *Request) (*Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		stored, created, err := s.svc.PutAgency(ctx, r.Caller, id, a, pre)
+		stored, created, err := s.agencyAdmin.PutAgency(ctx, r.Caller, id, a, pre)
 		if err != nil {
 			return nil, err
 		}
@@ -56,7 +56,7 @@ func (s *Server) agencies(ctx context.Context, r *Request) (*Response, error) {
 			headers["Location"] = "/api/agencies/" + stored.ID
 		}
 		r.Log.Info("agency saved", "agency", stored.ID, "created", created)
-		return &Response{Status: status, Headers: headers, Body: stored}, nil
+		return &Response{Status: status, Headers: headers, Body: newAgencyResponse(stored)}, nil
 	case r.Method == http.MethodPut:
 		return nil, licensing.Errorf("agencies", licensing.Invalid, "PUT needs the agency id in the URL: PUT /api/agencies/{id}.")
 	}

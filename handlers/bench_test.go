@@ -10,24 +10,23 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/devkit/memstore"
+	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 
 // BenchmarkInvokeAgencyGet measures the handler's own cost of one HTTP
 // invocation (decode the envelope, authorize, read an in-memory store,
 // encode the reply), without storage latency.
 func BenchmarkInvokeAgencyGet(b *testing.B) {
-	store := memstore.New()
-	svc := licensing.NewService(licensing.ServiceConfig{Agencies: store, Runs: store, Admins: []string{admin}})
+	cfg := testConfig(memstore.New(), hostOpts{})
 	var a licensing.Agency
 	if err := json.Unmarshal([]byte(doaJSON), &a); err != nil {
 		b.Fatal(err)
 	}
-	if _, _, err := svc.PutAgency(context.Background(), &licensing.Principal{Name: admin}, "DOA", a, licensing.Precondition{}); err != nil {
+	if _, _, err := cfg.Agencies.PutAgency(context.Background(), &licensing.Principal{Name: admin}, "DOA", a, licensing.Precondition{}); err != nil {
 		b.Fatal(err)
 	}
-	srv := New(Config{Service: svc})
+	srv := New(cfg)
 	env := []byte(`{"Data":{"req":{"Url":"http://localhost/api/agencies/DOA","Method":"GET","Query":{},` +
 		`"Headers":{"X-MS-CLIENT-PRINCIPAL-NAME":["` + admin + `"]},"Params":{"id":"DOA"}}},"Metadata":{}}`)
 	b.ReportAllocs()

@@ -15,7 +15,7 @@ import (
 // trigger and input binding values under Data, trigger metadata under
 // Metadata, each keyed by binding or metadata name. The values stay raw until
 // the function's typed accessor decodes them, because their shapes differ by
-// trigger type and carry the host's quirks (see PLATFORM.md).
+// trigger type and carry the host's quirks (docs/host-protocol.md).
 type Invocation struct {
 	Data     map[string]json.RawMessage `json:"Data"`
 	Metadata map[string]json.RawMessage `json:"Metadata"`

@@ -31,7 +31,7 @@ func TestQueueMessageDecoding(t *testing.T) {
 		want QueueMessage
 	}{
 		{
-			// What PLATFORM.md describes: message and metadata strings
+			// What the host sends: message and metadata strings
 			// JSON-encoded twice, DequeueCount a string.
 			file: "queue-double-encoded.json",
 			want: QueueMessage{

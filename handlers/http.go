@@ -104,27 +104,8 @@ func (r *Response) encode() hostResponse {
 	return hostResponse{StatusCode: r.Status, Headers: h, Body: body}
 }
 
-// statusOf is the one table from error code to HTTP status.
-var statusOf = map[licensing.Code]int{
-	licensing.Invalid:         http.StatusUnprocessableEntity,
-	licensing.Malformed:       http.StatusBadRequest,
-	licensing.TooLarge:        http.StatusRequestEntityTooLarge,
-	licensing.NotFound:        http.StatusNotFound,
-	licensing.Conflict:        http.StatusConflict,
-	licensing.Stale:           http.StatusPreconditionFailed,
-	licensing.Unauthenticated: http.StatusUnauthorized,
-	licensing.Forbidden:       http.StatusForbidden,
-	licensing.Unavailable:     http.StatusServiceUnavailable,
-	licensing.Internal:        http.StatusInternalServerError,
-}
-
 // StatusOf returns the HTTP status for err's code.
-func StatusOf(err error) int {
-	if st, ok := statusOf[licensing.ErrorCode(err)]; ok {
-		return st
-	}
-	return http.StatusInternalServerError
-}
+func StatusOf(err error) int { return licensing.PolicyOf(err).HTTPStatus }
 
 // errorBody is the JSON error shape of the API.
 type errorBody struct {
@@ -132,9 +113,9 @@ type errorBody struct {
 }
 
 type errorDetail struct {
-	Code    licensing.Code         `json:"code"`
-	Message string                 `json:"message"`
-	Fields  []licensing.FieldError `json:"fields,omitempty"`
+	Code    licensing.Code `json:"code"`
+	Message string         `json:"message"`
+	Fields  []fieldError   `json:"fields,omitempty"`
 }
 
 // errorResponse turns err into the caller's response: the status from the
@@ -148,7 +129,7 @@ func errorResponse(err error, log *slog.Logger) hostResponse {
 	} else {
 		log.Info("request refused", "status", status, "error", err)
 	}
-	resp := &Response{Status: status, Body: errorBody{Error: errorDetail{Code: code, Message: licensing.ErrorMessage(err), Fields: licensing.ErrorFields(err)}}}
+	resp := &Response{Status: status, Body: errorBody{Error: errorDetail{Code: code, Message: licensing.ErrorMessage(err), Fields: mapList(licensing.ErrorFields(err), newFieldError)}}}
 	if code == licensing.Unavailable {
 		resp.Headers = map[string]string{"Retry-After": "30"}
 	}

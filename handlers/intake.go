@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shared-tenant/licensetrack/shared/intake"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 
@@ -22,7 +23,8 @@ var fileParts = map[string]string{
 	"activationEmail": licensing.DocActivationEmail,
 }
 
-// intakeJSON is the JSON shape of a purchase order (DESIGN section 5).
+// intakeJSON is the JSON body of POST /api/purchase-orders: one purchase
+// order with its lines and its documents in base64.
 type intakeJSON struct {
 	Agency             string           `json:"agency"`
 	PONumber           string           `json:"poNumber"`
@@ -51,38 +53,38 @@ type documentJSON struct {
 
 // decodeIntake reads a purchase order sent as JSON or as a multipart form,
 // within the size limit.
-func (s *Server) decodeIntake(r *Request) (licensing.IntakeRequest, error) {
+func (s *Server) decodeIntake(r *Request) (intake.IntakeRequest, error) {
 	const op = "handlers.intake"
 	if !r.HasBody || len(r.Body) == 0 {
-		return licensing.IntakeRequest{}, licensing.Errorf(op, licensing.Malformed, "The request has no body: send the purchase order as JSON or as a multipart form.")
+		return intake.IntakeRequest{}, licensing.Errorf(op, licensing.Malformed, "The request has no body: send the purchase order as JSON or as a multipart form.")
 	}
 	if int64(len(r.Body)) > s.maxRequest {
-		return licensing.IntakeRequest{}, licensing.Errorf(op, licensing.TooLarge, "The request is larger than %d MB; send the documents as PDF or compressed scans.", s.maxRequest>>20)
+		return intake.IntakeRequest{}, licensing.Errorf(op, licensing.TooLarge, "The request is larger than %d MB; send the documents as PDF or compressed scans.", s.maxRequest>>20)
 	}
 	ct, params, err := mime.ParseMediaType(r.Header("Content-Type"))
 	switch {
 	case err != nil && r.Header("Content-Type") != "":
-		return licensing.IntakeRequest{}, licensing.Errorf(op, licensing.Malformed, "The Content-Type header cannot be read.")
+		return intake.IntakeRequest{}, licensing.Errorf(op, licensing.Malformed, "The Content-Type header cannot be read.")
 	case ct == "multipart/form-data":
 		return decodeIntakeForm(r.Body, params["boundary"])
 	case ct == "application/json" || ct == "":
 		return decodeIntakeJSON(r)
 	}
-	return licensing.IntakeRequest{}, licensing.Errorf(op, licensing.Malformed, "Send the purchase order as application/json or multipart/form-data, not %s.", ct)
+	return intake.IntakeRequest{}, licensing.Errorf(op, licensing.Malformed, "Send the purchase order as application/json or multipart/form-data, not %s.", ct)
 }
 
-func decodeIntakeJSON(r *Request) (licensing.IntakeRequest, error) {
+func decodeIntakeJSON(r *Request) (intake.IntakeRequest, error) {
 	in, err := decodeJSON[intakeJSON](r, "purchase order", len(r.Body))
 	if err != nil {
-		return licensing.IntakeRequest{}, err
+		return intake.IntakeRequest{}, err
 	}
-	out := licensing.IntakeRequest{
+	out := intake.IntakeRequest{
 		Agency: in.Agency, PONumber: in.PONumber, Reseller: in.Reseller, Agreement: in.Agreement, Renewal: in.Renewal,
 		ActivationScenario: in.ActivationScenario, TermStart: in.TermStart, TermEnd: in.TermEnd, Requester: in.Requester,
 	}
 	var fields []licensing.FieldError
 	for i, l := range in.Lines {
-		out.Lines = append(out.Lines, licensing.IntakeLine{SKU: l.SKU, Quantity: rawText(l.Quantity)})
+		out.Lines = append(out.Lines, intake.IntakeLine{SKU: l.SKU, Quantity: rawText(l.Quantity)})
 		if len(l.Quantity) > 0 && l.Quantity[0] != '"' && !isJSONNumber(l.Quantity) {
 			fields = append(fields, licensing.FieldError{Field: fmt.Sprintf("lines[%d].quantity", i), Message: "must be a whole number"})
 		}
@@ -93,10 +95,10 @@ func decodeIntakeJSON(r *Request) (licensing.IntakeRequest, error) {
 			fields = append(fields, licensing.FieldError{Field: fmt.Sprintf("documents[%d].contentBase64", i), Message: "is not base64"})
 			continue
 		}
-		out.Documents = append(out.Documents, licensing.IntakeDocument{Kind: d.Kind, FileName: d.FileName, ContentType: d.ContentType, Content: content})
+		out.Documents = append(out.Documents, intake.IntakeDocument{Kind: d.Kind, FileName: d.FileName, ContentType: d.ContentType, Content: content})
 	}
 	if len(fields) > 0 {
-		return licensing.IntakeRequest{}, &licensing.Error{Op: "handlers.intake", Code: licensing.Invalid, Message: "The purchase order has problems; see fields.", Fields: fields}
+		return intake.IntakeRequest{}, &licensing.Error{Op: "handlers.intake", Code: licensing.Invalid, Message: "The purchase order has problems; see fields.", Fields: fields}
 	}
 	return out, nil
 }
@@ -120,13 +122,13 @@ func isJSONNumber(v json.RawMessage) bool {
 // sends: the JSON fields as form fields (requester as requesterName and
 // requesterEmail, lines as a JSON list or as repeated sku and quantity
 // fields) and files in parts named purchaseOrder and activationEmail.
-func decodeIntakeForm(body []byte, boundary string) (licensing.IntakeRequest, error) {
+func decodeIntakeForm(body []byte, boundary string) (intake.IntakeRequest, error) {
 	const op = "handlers.intake"
 	if boundary == "" {
-		return licensing.IntakeRequest{}, licensing.Errorf(op, licensing.Malformed, "The multipart form has no boundary in its Content-Type.")
+		return intake.IntakeRequest{}, licensing.Errorf(op, licensing.Malformed, "The multipart form has no boundary in its Content-Type.")
 	}
 	mr := multipart.NewReader(bytes.NewReader(body), boundary)
-	var in licensing.IntakeRequest
+	var in intake.IntakeRequest
 	var skus, quantities []string
 	var linesJSON string
 	var fields []licensing.FieldError
@@ -138,15 +140,15 @@ func decodeIntakeForm(body []byte, boundary string) (licensing.IntakeRequest, er
 			break
 		}
 		if err != nil {
-			return licensing.IntakeRequest{}, licensing.Wrap(op, licensing.Malformed, "The multipart form is cut short or malformed.", err)
+			return intake.IntakeRequest{}, licensing.Wrap(op, licensing.Malformed, "The multipart form is cut short or malformed.", err)
 		}
 		name := p.FormName()
 		data, err := io.ReadAll(p)
 		if err != nil {
-			return licensing.IntakeRequest{}, licensing.Wrap(op, licensing.Malformed, "The multipart form is cut short or malformed.", err)
+			return intake.IntakeRequest{}, licensing.Wrap(op, licensing.Malformed, "The multipart form is cut short or malformed.", err)
 		}
 		if kind, ok := fileParts[name]; ok {
-			in.Documents = append(in.Documents, licensing.IntakeDocument{Kind: kind, FileName: p.FileName(), ContentType: p.Header.Get("Content-Type"), Content: data})
+			in.Documents = append(in.Documents, intake.IntakeDocument{Kind: kind, FileName: p.FileName(), ContentType: p.Header.Get("Content-Type"), Content: data})
 			continue
 		}
 		if p.FileName() != "" {
@@ -193,7 +195,7 @@ func decodeIntakeForm(body []byte, boundary string) (licensing.IntakeRequest, er
 			fields = append(fields, licensing.FieldError{Field: "lines", Message: `must be a JSON list like [{"sku": "VISIOCLIENT", "quantity": 25}]`})
 		}
 		for _, l := range lines {
-			in.Lines = append(in.Lines, licensing.IntakeLine{SKU: l.SKU, Quantity: rawText(l.Quantity)})
+			in.Lines = append(in.Lines, intake.IntakeLine{SKU: l.SKU, Quantity: rawText(l.Quantity)})
 		}
 	}
 	if len(skus) != len(quantities) {
@@ -201,11 +203,11 @@ func decodeIntakeForm(body []byte, boundary string) (licensing.IntakeRequest, er
 	}
 	for i := range skus {
 		if i < len(quantities) {
-			in.Lines = append(in.Lines, licensing.IntakeLine{SKU: skus[i], Quantity: quantities[i]})
+			in.Lines = append(in.Lines, intake.IntakeLine{SKU: skus[i], Quantity: quantities[i]})
 		}
 	}
 	if len(fields) > 0 {
-		return licensing.IntakeRequest{}, &licensing.Error{Op: op, Code: licensing.Invalid, Message: "The purchase order has problems; see fields.", Fields: fields}
+		return intake.IntakeRequest{}, &licensing.Error{Op: op, Code: licensing.Invalid, Message: "The purchase order has problems; see fields.", Fields: fields}
 	}
 	return in, nil
 }
@@ -220,15 +222,6 @@ func formBool(v string) (bool, error) {
 	return false, strconv.ErrSyntax
 }
 
-// intakeBody is the answer to a submission.
-type intakeBody struct {
-	ID      string                   `json:"id"`
-	Status  string                   `json:"status"`
-	Missing []string                 `json:"missing,omitempty"`
-	Message string                   `json:"message"`
-	Request licensing.ServiceRequest `json:"serviceRequest"`
-}
-
 // purchaseOrders serves POST /api/purchase-orders.
 func (s *Server) purchaseOrders(ctx context.Context, r *Request) (*Response, error) {
 	if r.Method != http.MethodPost {
@@ -238,7 +231,7 @@ func (s *Server) purchaseOrders(ctx context.Context, r *Request) (*Response, err
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.svc.SubmitPurchaseOrder(ctx, r.Caller, in)
+	res, err := s.intake.SubmitPurchaseOrder(ctx, r.Caller, in)
 	if err != nil {
 		return nil, err
 	}
@@ -247,16 +240,16 @@ func (s *Server) purchaseOrders(ctx context.Context, r *Request) (*Response, err
 
 // intakeResponse answers 201 for a new request, 200 for a retry or an
 // update, and queues the next steps through the output binding.
-func intakeResponse(r *Request, res licensing.IntakeResult) *Response {
+func intakeResponse(r *Request, res intake.IntakeResult) *Response {
 	sr := res.Request
 	status := http.StatusOK
 	headers := map[string]string{"Location": "/api/service-requests/" + sr.ID}
 	if res.Created {
 		status = http.StatusCreated
 	}
-	r.Log.Info("service request", "sr", sr.ID, "status", sr.Status, "created", res.Created, "missing", strings.Join(sr.Missing, ","), "next", stepNames(res.Next))
+	r.Log.Info("service request", "sr", sr.ID, "status", sr.Status, "created", res.Created, "missing", strings.Join(sr.Missing, ","), "next", licensing.StepNames(res.Next))
 	return &Response{Status: status, Headers: headers,
-		Body:    intakeBody{ID: sr.ID, Status: sr.Status, Missing: sr.Missing, Message: res.Message, Request: sr},
+		Body:    newIntakeBody(res),
 		Outputs: stepOutputs(res.Next)}
 }
 
@@ -271,12 +264,4 @@ func stepOutputs(steps []licensing.Step) map[string]any {
 		return nil
 	}
 	return map[string]any{stepsBinding: steps}
-}
-
-func stepNames(steps []licensing.Step) string {
-	var n []string
-	for _, s := range steps {
-		n = append(n, s.Step)
-	}
-	return strings.Join(n, ",")
 }

@@ -12,11 +12,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/devkit/memstore"
-	"github.com/shared-tenant/licensetrack/shared/skucatalog"
+	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 
 var (
@@ -24,27 +22,19 @@ var (
 	emlBytes = []byte("From: Microsoft <msvl@microsoft.example>\r\nTo: osm@doa.example.gov\r\nSubject: Activate\r\nDate: Mon, 2 Nov 2026 08:00:00 +0000\r\n\r\nSign Up or Sign In.\r\n")
 )
 
-type catalogSource struct{}
-
-func (catalogSource) Refresh(context.Context) (licensing.Catalog, string, error) {
-	return skucatalog.Builtin(), "built-in", nil
-}
-
-// intakeServer is a Server over in-memory stores with DOA configured.
+// intakeServer is a Server over in-memory stores with DOA configured, on a
+// clock that stands still.
 func intakeServer(t testing.TB, maxRequest int64) (*Server, *memstore.Store) {
 	t.Helper()
 	store := memstore.New()
-	svc := licensing.NewService(licensing.ServiceConfig{
-		Agencies: store, Runs: store, Requests: store, Purchases: store, Files: store, Snapshots: store, Catalog: catalogSource{},
-		Admins: []string{admin},
-		Now:    func() time.Time { return time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC) },
-	})
+	cfg := testConfig(store, hostOpts{})
+	cfg.MaxRequestBytes, cfg.Logger = maxRequest, slog.New(slog.DiscardHandler)
 	doa := licensing.Agency{ID: "DOA", Name: "Administration", Contacts: []string{"x@doa.example.gov"}, Delegates: []string{"pat@doa.example.gov"},
 		Attribution: licensing.AttributionRule{Attribute: licensing.AttrDepartment, Values: []string{"Administration"}}}
-	if _, _, err := svc.PutAgency(context.Background(), &licensing.Principal{Name: admin}, "DOA", doa, licensing.Precondition{}); err != nil {
+	if _, _, err := cfg.Agencies.PutAgency(context.Background(), &licensing.Principal{Name: admin}, "DOA", doa, licensing.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
-	return New(Config{Service: svc, MaxRequestBytes: maxRequest, Logger: slog.New(slog.DiscardHandler)}), store
+	return New(cfg), store
 }
 
 // hostReply is the host's view of one invocation.
@@ -68,13 +58,32 @@ func postIntake(t testing.TB, srv *Server, function, path string, params map[str
 	if caller != "" {
 		headers["X-MS-CLIENT-PRINCIPAL-NAME"] = []string{caller}
 	}
-	if params == nil {
-		params = map[string]string{}
-	}
 	env, _ := json.Marshal(map[string]any{"Data": map[string]any{"req": map[string]any{
-		"Url": "https://func.example.net/api/" + path, "Method": "POST", "Query": map[string]string{}, "Headers": headers, "Params": params, "Body": enc,
+		"Url": "https://func.example.net/api/" + path, "Method": "POST", "Query": map[string]string{}, "Headers": headers, "Params": orEmpty(params), "Body": enc,
 	}}, "Metadata": map[string]any{}})
 	return invokeEnvelope(t, srv, function, env)
+}
+
+// getFrom sends a GET to a function as the host does; caller "" sends no
+// identity.
+func getFrom(t testing.TB, srv *Server, function, path string, params, query map[string]string, caller string) hostReply {
+	t.Helper()
+	headers := map[string][]string{}
+	if caller != "" {
+		headers["X-MS-CLIENT-PRINCIPAL-NAME"] = []string{caller}
+	}
+	env, _ := json.Marshal(map[string]any{"Data": map[string]any{"req": map[string]any{
+		"Url": "https://func.example.net/api/" + path, "Method": "GET", "Query": orEmpty(query), "Headers": headers, "Params": orEmpty(params),
+	}}, "Metadata": map[string]any{}})
+	return invokeEnvelope(t, srv, function, env)
+}
+
+// orEmpty returns m, or an empty map for nil.
+func orEmpty(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
 }
 
 // invokeEnvelope posts an invocation to a function and reads the reply.
@@ -82,16 +91,7 @@ func invokeEnvelope(t testing.TB, srv *Server, function string, env []byte) host
 	t.Helper()
 	rec := httptest.NewRecorder()
 	srv.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/"+function, bytes.NewReader(env)))
-	var out struct {
-		Outputs struct {
-			Res *struct {
-				StatusCode int               `json:"statusCode"`
-				Headers    map[string]string `json:"headers"`
-				Body       string            `json:"body"`
-			} `json:"res"`
-			Steps []licensing.Step `json:"steps"`
-		}
-	}
+	var out invocationReply
 	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
 		t.Fatalf("reply: %v: %s", err, rec.Body.String())
 	}

@@ -50,14 +50,14 @@ func (s *Server) purchases(ctx context.Context, r *Request) (*Response, error) {
 			return nil, err
 		}
 		agency := strings.TrimSpace(r.Query["agency"])
-		entries, err := s.svc.PurchaseAudit(ctx, r.Caller, agency, limit)
+		entries, err := s.ledger.PurchaseAudit(ctx, r.Caller, agency, limit)
 		if err != nil {
 			return nil, err
 		}
 		if entries == nil {
 			entries = []licensing.AuditEntry{}
 		}
-		return &Response{Status: http.StatusOK, Body: map[string]any{"agency": licensing.NormalizeAgencyID(agency), "entries": entries, "count": len(entries)}}, nil
+		return &Response{Status: http.StatusOK, Body: auditListResponse{Agency: licensing.NormalizeAgencyID(agency), Entries: mapList(entries, newAuditEntryResponse), Count: len(entries)}}, nil
 	case "import":
 		if r.Method != http.MethodPost {
 			return methodNotAllowed(r.Method, "POST"), nil
@@ -71,12 +71,12 @@ func (s *Server) purchases(ctx context.Context, r *Request) (*Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		line, err := s.svc.CorrectPurchase(ctx, r.Caller, in.Corrects, in.Quantity, in.Reason)
+		line, err := s.ledger.CorrectPurchase(ctx, r.Caller, in.Corrects, in.Quantity, in.Reason)
 		if err != nil {
 			return nil, err
 		}
 		r.Log.Info("purchase corrected", "line", line.ID, "corrects", line.Corrects, "agency", line.Agency, "quantity", line.Quantity)
-		return &Response{Status: http.StatusCreated, Body: line}, nil
+		return &Response{Status: http.StatusCreated, Body: newPurchaseResponse(line)}, nil
 	}
 	return nil, licensing.Errorf("handlers.purchases", licensing.NotFound, "There is no /api/purchases/%s: use audit, import or corrections.", truncateText(action))
 }
@@ -92,24 +92,24 @@ func (s *Server) listPurchases(ctx context.Context, r *Request) (*Response, erro
 		}
 		on = d
 	}
-	list, err := s.svc.ListPurchases(ctx, r.Caller, f)
+	list, err := s.ledger.ListPurchases(ctx, r.Caller, f)
 	if err != nil {
 		return nil, err
 	}
 	if list == nil {
 		list = []licensing.Purchase{}
 	}
-	body := map[string]any{"purchases": list, "count": len(list)}
+	body := purchaseListResponse{Purchases: mapList(list, newPurchaseResponse), Count: len(list)}
 	if !on.IsZero() {
-		ents, err := s.svc.ListEntitlements(ctx, r.Caller, f.Agency, on)
+		ents, err := s.ledger.ListEntitlements(ctx, r.Caller, f.Agency, on)
 		if err != nil {
 			return nil, err
 		}
 		if ents == nil {
 			ents = []licensing.Entitlement{}
 		}
-		body["on"] = on
-		body["entitlements"] = ents
+		body.On = on
+		body.Entitlements = mapList(ents, newEntitlementResponse)
 	}
 	return &Response{Status: http.StatusOK, Body: body}, nil
 }
@@ -127,13 +127,13 @@ func (s *Server) importPurchases(ctx context.Context, r *Request) (*Response, er
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.svc.ImportPurchases(ctx, r.Caller, content, name, ctype, commit)
+	res, err := s.ledger.ImportPurchases(ctx, r.Caller, content, name, ctype, commit)
 	if err != nil {
 		return nil, err
 	}
 	r.Log.Info("purchases import", "op", op, "file", res.FileName, "commit", commit, "rows", res.Rows,
 		"imported", res.Imported, "alreadyImported", res.AlreadyImported, "rejected", res.Rejected)
-	return &Response{Status: http.StatusOK, Body: res}, nil
+	return &Response{Status: http.StatusOK, Body: newImportResultResponse(res)}, nil
 }
 
 // queryBool reads true/false (1/0, yes/no); absent is false.

@@ -5,34 +5,24 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/devkit/memstore"
-	"github.com/shared-tenant/licensetrack/shared/skucatalog"
 	"github.com/shared-tenant/licensetrack/shared/devkit/storetest"
-	"github.com/shared-tenant/licensetrack/shared/xlsx"
+	"github.com/shared-tenant/licensetrack/shared/ledger"
+	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 
 const doaDelegate = "pat.doe@doa.example.gov"
 
-// purchaseCatalog is a CatalogSource that always gives the built-in table.
-type purchaseCatalog struct{}
-
-func (purchaseCatalog) Refresh(context.Context) (licensing.Catalog, string, error) {
-	return skucatalog.Builtin(), "built-in table", nil
-}
-
-// newLedgerHost returns a host whose Service has a ledger, a spreadsheet
-// reader and the agencies DOA (delegate pat.doe@doa.example.gov) and DOB.
+// newLedgerHost returns a host with the agencies DOA (delegate
+// pat.doe@doa.example.gov) and DOB, on a clock that stands still.
 func newLedgerHost(t *testing.T) *testHost {
 	t.Helper()
 	store := memstore.New()
@@ -41,22 +31,7 @@ func newLedgerHost(t *testing.T) *testHost {
 			t.Fatal(err)
 		}
 	}
-	clock := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
-	svc := licensing.NewService(licensing.ServiceConfig{
-		Agencies:  store,
-		Runs:      store,
-		Snapshots: store,
-		Files:     store,
-		Purchases: store,
-		Catalog:   purchaseCatalog{},
-		Sheets:    xlsx.NewReader(xlsx.Limits{}),
-		Admins:    []string{admin},
-		Now:       func() time.Time { return clock },
-	})
-	stdout := &bytes.Buffer{}
-	ts := httptest.NewServer(New(Config{Service: svc, Logger: slog.New(slog.NewTextHandler(stdout, nil))}))
-	t.Cleanup(ts.Close)
-	return &testHost{t: t, url: ts.URL, stdout: stdout, svc: svc, store: store}
+	return startHost(t, store, hostOpts{})
 }
 
 const trackingCSV = "Agency,PO Number,License Type,Qty,Term Start,Term End\r\n" +
@@ -99,7 +74,7 @@ func TestPurchasesImportDryRunThenCommit(t *testing.T) {
 	}
 	var res importReply
 	dry.json(t, &res)
-	if res.Commit || res.Imported != 2 || res.Rejected != 1 || res.Outcomes[0].Outcome != licensing.ImportWouldImport {
+	if res.Commit || res.Imported != 2 || res.Rejected != 1 || res.Outcomes[0].Outcome != ledger.ImportWouldImport {
 		t.Errorf("dry run result = %+v", res)
 	}
 	if res.Outcomes[2].Row != 4 || !strings.Contains(res.Outcomes[2].Reason, `Unknown agency "XYZ"`) {
@@ -114,7 +89,7 @@ func TestPurchasesImportDryRunThenCommit(t *testing.T) {
 		t.Fatalf("commit: status %d, body %s", done.status, done.body)
 	}
 	done.json(t, &res)
-	if !res.Commit || res.Imported != 2 || res.Outcomes[0].Outcome != licensing.ImportImported {
+	if !res.Commit || res.Imported != 2 || res.Outcomes[0].Outcome != ledger.ImportImported {
 		t.Errorf("commit result = %+v", res)
 	}
 	again := h.do(importCall(map[string]string{"commit": "true"}, "text/csv", trackingCSV, admin))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
+	"github.com/shared-tenant/licensetrack/shared/usage"
 )
 
 // Limits of the ad-hoc report.
@@ -27,16 +28,16 @@ func (s *Server) licenseReports(ctx context.Context, r *Request) (*Response, err
 	agency := strings.TrimSpace(r.Query["agency"])
 	switch format := strings.ToLower(strings.TrimSpace(r.Query["format"])); format {
 	case "", "json":
-		rep, err := s.svc.LicenseReport(ctx, r.Caller, agency)
+		rep, err := s.usage.LicenseReport(ctx, r.Caller, agency)
 		if err != nil {
 			return nil, err
 		}
-		return &Response{Status: http.StatusOK, Body: rep}, nil
+		return &Response{Status: http.StatusOK, Body: newLicenseReportResponse(rep)}, nil
 	case "csv":
 		var buf bytes.Buffer
 		limited := &limitWriter{w: &buf, max: maxInlineCSV}
-		err := licensing.WriteLicenseCSV(limited, func(fn func(licensing.LicenseRow) error) error {
-			return s.svc.LicenseRows(ctx, r.Caller, agency, fn)
+		err := usage.WriteLicenseCSV(limited, func(fn func(usage.LicenseRow) error) error {
+			return s.usage.LicenseRows(ctx, r.Caller, agency, fn)
 		})
 		if limited.over {
 			return nil, licensing.Errorf("handlers.reports", licensing.TooLarge,
@@ -51,14 +52,14 @@ func (s *Server) licenseReports(ctx context.Context, r *Request) (*Response, err
 			"Content-Disposition": `attachment; filename="` + safeHeaderValue(name) + `"`,
 		}}, nil
 	case "xlsx":
-		link, file, err := s.svc.LicenseWorkbook(ctx, r.Caller, agency, linkLifetime)
+		link, file, err := s.usage.LicenseWorkbook(ctx, r.Caller, agency, linkLifetime)
 		if err != nil {
 			return nil, err
 		}
 		r.Log.Info("workbook ready", "file", file)
-		return &Response{Status: http.StatusOK, Body: map[string]any{
-			"url": link, "file": file, "expires": time.Now().UTC().Add(linkLifetime).Format(time.RFC3339),
-			"message": "Download the workbook from url within 15 minutes.",
+		return &Response{Status: http.StatusOK, Body: workbookResponse{
+			URL: link, Expires: time.Now().UTC().Add(linkLifetime).Format(time.RFC3339),
+			Message: "Download the workbook from url within 15 minutes.",
 		}}, nil
 	default:
 		return nil, &licensing.Error{Op: "handlers.reports", Code: licensing.Invalid, Message: "The query has 1 problem; see fields.",
@@ -103,7 +104,7 @@ func safeHeaderValue(s string) string {
 // payrollReport is the weekly timer: on payroll Mondays it produces and
 // mails the reports; on other Mondays it logs that it skipped.
 func (s *Server) payrollReport(ctx context.Context, t *TimerInfo, log *slog.Logger) error {
-	res, err := s.svc.PayrollRun(ctx, "timer", licensing.Date{}, t.IsPastDue, licensing.PayrollOptions{}, log)
+	res, err := s.usage.PayrollRun(ctx, "timer", licensing.Date{}, t.IsPastDue, usage.PayrollOptions{}, log)
 	if err != nil {
 		return err
 	}
@@ -116,7 +117,7 @@ func (s *Server) payrollReport(ctx context.Context, t *TimerInfo, log *slog.Logg
 
 // usageAudit is the monthly over-consumption audit.
 func (s *Server) usageAudit(ctx context.Context, t *TimerInfo, log *slog.Logger) error {
-	res, err := s.svc.AuditRun(ctx, "timer", log)
+	res, err := s.usage.AuditRun(ctx, "timer", log)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
+	"github.com/shared-tenant/licensetrack/shared/usage"
 )
 
 // publishSnapshot stores a snapshot with one DOA user holding Visio.
@@ -36,11 +37,7 @@ func publishSnapshot(t *testing.T, srv *Server, store interface {
 
 func getReport(t *testing.T, srv *Server, query map[string]string, caller string) hostReply {
 	t.Helper()
-	env, _ := json.Marshal(map[string]any{"Data": map[string]any{"req": map[string]any{
-		"Url": "https://func.example.net/api/reports/licenses", "Method": "GET", "Query": query,
-		"Headers": map[string][]string{"X-MS-CLIENT-PRINCIPAL-NAME": {caller}}, "Params": map[string]string{},
-	}}, "Metadata": map[string]any{}})
-	return invokeEnvelope(t, srv, "LicenseReports", env)
+	return getFrom(t, srv, "LicenseReports", "reports/licenses", nil, query, caller)
 }
 
 func TestLicenseReports(t *testing.T) {
@@ -57,7 +54,7 @@ func TestLicenseReports(t *testing.T) {
 		check  func(t *testing.T, r hostReply)
 	}{
 		{"json for all", map[string]string{}, admin, 200, func(t *testing.T, r hostReply) {
-			var rep licensing.LicenseReport
+			var rep usage.LicenseReport
 			json.Unmarshal([]byte(r.body), &rep)
 			if len(rep.Agencies) != 1 || rep.Agencies[0].Products[0].InUse != 1 || len(rep.Tenant) != 1 {
 				t.Errorf("report = %s", r.body)

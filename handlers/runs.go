@@ -27,14 +27,14 @@ func (s *Server) runs(ctx context.Context, r *Request) (*Response, error) {
 		}
 		f.Since = t
 	}
-	list, err := s.svc.ListRuns(ctx, r.Caller, f)
+	list, err := s.runRecords.List(ctx, r.Caller, f)
 	if err != nil {
 		return nil, err
 	}
 	if list == nil {
 		list = []licensing.Run{}
 	}
-	return &Response{Status: http.StatusOK, Body: map[string]any{"runs": list, "count": len(list)}}, nil
+	return &Response{Status: http.StatusOK, Body: runListResponse{Runs: mapList(list, newRunResponse), Count: len(list)}}, nil
 }
 
 func parseSince(v string) (time.Time, error) {

@@ -11,12 +11,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shared-tenant/licensetrack/shared/intake"
+	"github.com/shared-tenant/licensetrack/shared/ledger"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
+	"github.com/shared-tenant/licensetrack/shared/usage"
 )
 
 // Config holds what the Server needs.
 type Config struct {
-	Service *licensing.Service
+	// Agencies, Runs and the three workflow services answer the functions.
+	Agencies *licensing.AgencyAdmin
+	Runs     *licensing.Runs
+	Intake   *intake.Service
+	Ledger   *ledger.Service
+	Usage    *usage.Service
 	// Logger receives the process's own log (standard output).
 	Logger *slog.Logger
 	// MaxRequestBytes bounds an API request body (a purchase order with
@@ -32,12 +40,16 @@ type Config struct {
 
 // Server is the custom handler: an http.Handler for the host's requests.
 type Server struct {
-	svc        *licensing.Service
-	log        *slog.Logger
-	maxBytes   int64
-	maxRequest int64
-	now        func() time.Time
-	functions  map[string]function
+	agencyAdmin *licensing.AgencyAdmin
+	runRecords  *licensing.Runs
+	intake      *intake.Service
+	ledger      *ledger.Service
+	usage       *usage.Service
+	log         *slog.Logger
+	maxBytes    int64
+	maxRequest  int64
+	now         func() time.Time
+	functions   map[string]function
 }
 
 // function handles one invocation of one Azure Function. It returns the
@@ -60,7 +72,7 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{svc: cfg.Service, log: cfg.Logger, maxBytes: cfg.MaxInvocationBytes, maxRequest: cfg.MaxRequestBytes, now: cfg.Now, functions: map[string]function{}}
+	s := &Server{agencyAdmin: cfg.Agencies, runRecords: cfg.Runs, intake: cfg.Intake, ledger: cfg.Ledger, usage: cfg.Usage, log: cfg.Logger, maxBytes: cfg.MaxInvocationBytes, maxRequest: cfg.MaxRequestBytes, now: cfg.Now, functions: map[string]function{}}
 	s.functions["Agencies"] = s.httpFunction(s.agencies)
 	s.functions["Runs"] = s.httpFunction(s.runs)
 	s.functions["Purchases"] = s.httpFunction(s.purchases)
@@ -159,11 +171,7 @@ func (s *Server) fail(w http.ResponseWriter, name, invID string, lines *logLines
 		s.log.Error(l, "function", name, "invocation", invID)
 	}
 	s.log.Error("invocation failed", "function", name, "invocation", invID, "error", err)
-	status := http.StatusInternalServerError
-	if licensing.ErrorCode(err) == licensing.Unavailable {
-		status = http.StatusServiceUnavailable
-	}
-	writeJSON(w, status, InvokeResponse{Logs: lines.all()})
+	writeJSON(w, licensing.PolicyOf(err).InvocationStatus, InvokeResponse{Logs: lines.all()})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -12,11 +12,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/devkit/memstore"
+	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 
 const admin = "admin@central-it.example.gov"
@@ -27,35 +26,29 @@ type testHost struct {
 	t      *testing.T
 	url    string
 	stdout *bytes.Buffer
-	svc    *licensing.Service
+	cfg    Config
 	store  *memstore.Store
 }
 
-type hostOpts struct {
-	allowAnonymous bool
-	agencies       licensing.AgencyStore
-}
-
+// newTestHost serves a Server over a new in-memory store whose clock ticks
+// a second on every read.
 func newTestHost(t *testing.T, o hostOpts) *testHost {
 	t.Helper()
-	store := memstore.New()
-	var agencies licensing.AgencyStore = store
-	if o.agencies != nil {
-		agencies = o.agencies
+	if o.now == nil {
+		o.now = tickingClock()
 	}
-	clock := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
-	svc := licensing.NewService(licensing.ServiceConfig{
-		Agencies:       agencies,
-		Runs:           store,
-		Admins:         []string{admin},
-		AllowAnonymous: o.allowAnonymous,
-		Now:            func() time.Time { clock = clock.Add(time.Second); return clock },
-	})
+	return startHost(t, memstore.New(), o)
+}
+
+// startHost serves a Server whose services work on store.
+func startHost(t *testing.T, store *memstore.Store, o hostOpts) *testHost {
+	t.Helper()
+	cfg := testConfig(store, o)
 	stdout := &bytes.Buffer{}
-	srv := New(Config{Service: svc, Logger: slog.New(slog.NewTextHandler(stdout, nil))})
-	ts := httptest.NewServer(srv)
+	cfg.Logger = slog.New(slog.NewTextHandler(stdout, nil))
+	ts := httptest.NewServer(New(cfg))
 	t.Cleanup(ts.Close)
-	return &testHost{t: t, url: ts.URL, stdout: stdout, svc: svc, store: store}
+	return &testHost{t: t, url: ts.URL, stdout: stdout, cfg: cfg, store: store}
 }
 
 // call describes one API request as it reaches the host.
@@ -68,6 +61,16 @@ type call struct {
 	headers  map[string]string
 	body     string
 	caller   string // X-MS-CLIENT-PRINCIPAL-NAME; "" for none
+}
+
+// invocationReply is the handler's answer to an HTTP invocation as the host
+// reads it: the caller's response, queued steps and the log lines.
+type invocationReply struct {
+	Outputs struct {
+		Res   *hostResponse    `json:"res"`
+		Steps []licensing.Step `json:"steps"`
+	}
+	Logs []string
 }
 
 // reply is the host-side view of the handler's answer.
@@ -131,16 +134,7 @@ func (h *testHost) do(c call) reply {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var out struct {
-		Outputs struct {
-			Res *struct {
-				StatusCode int               `json:"statusCode"`
-				Headers    map[string]string `json:"headers"`
-				Body       string            `json:"body"`
-			} `json:"res"`
-		}
-		Logs []string
-	}
+	var out invocationReply
 	if err := json.Unmarshal(raw, &out); err != nil {
 		h.t.Fatalf("reply is not the invocation JSON: %v\n%s", err, raw)
 	}
@@ -411,7 +405,7 @@ func TestRuns(t *testing.T) {
 	h := newTestHost(t, hostOpts{})
 	ctx := context.Background()
 	for _, fn := range []string{"PayrollReport", "UsageAudit", "PayrollReport"} {
-		rr := h.svc.StartRun(ctx, fn, "timer", nil)
+		rr := h.cfg.Runs.Start(ctx, fn, "timer", nil)
 		rr.Add("agencies", 3)
 		rr.Finish(ctx, nil, false, "")
 	}

@@ -21,26 +21,26 @@ func (s *Server) serviceRequests(ctx context.Context, r *Request) (*Response, er
 	action := strings.TrimSpace(r.Params["action"])
 	switch {
 	case r.Method == http.MethodGet && id == "":
-		list, err := s.svc.ListRequests(ctx, r.Caller, licensing.RequestFilter{Agency: r.Query["agency"], Status: r.Query["status"]})
+		list, err := s.intake.ListRequests(ctx, r.Caller, licensing.RequestFilter{Agency: r.Query["agency"], Status: r.Query["status"]})
 		if err != nil {
 			return nil, err
 		}
 		if list == nil {
 			list = []licensing.ServiceRequest{}
 		}
-		return &Response{Status: http.StatusOK, Body: map[string]any{"serviceRequests": list, "count": len(list)}}, nil
+		return &Response{Status: http.StatusOK, Body: serviceRequestListResponse{ServiceRequests: mapList(list, newServiceRequestResponse), Count: len(list)}}, nil
 	case r.Method == http.MethodGet && action == "":
-		sr, err := s.svc.GetRequest(ctx, r.Caller, id)
+		sr, err := s.intake.GetRequest(ctx, r.Caller, id)
 		if err != nil {
 			return nil, err
 		}
-		return &Response{Status: http.StatusOK, Body: sr}, nil
+		return &Response{Status: http.StatusOK, Body: newServiceRequestResponse(sr)}, nil
 	case r.Method == http.MethodPost && action == "documents":
 		in, err := s.decodeIntake(r)
 		if err != nil {
 			return nil, err
 		}
-		res, err := s.svc.CompleteRequest(ctx, r.Caller, id, in)
+		res, err := s.intake.CompleteRequest(ctx, r.Caller, id, in)
 		if err != nil {
 			return nil, err
 		}
@@ -54,12 +54,12 @@ func (s *Server) serviceRequests(ctx context.Context, r *Request) (*Response, er
 			}
 			body = b
 		}
-		sr, next, err := s.svc.ConfirmActivation(ctx, r.Caller, id, body.Note)
+		sr, next, err := s.intake.ConfirmActivation(ctx, r.Caller, id, body.Note)
 		if err != nil {
 			return nil, err
 		}
 		r.Log.Info("activation confirmed", "sr", sr.ID, "status", sr.Status)
-		return &Response{Status: http.StatusOK, Body: sr, Outputs: stepOutputs(next)}, nil
+		return &Response{Status: http.StatusOK, Body: newServiceRequestResponse(sr), Outputs: stepOutputs(next)}, nil
 	case r.Method == http.MethodPost:
 		return nil, licensing.Errorf("handlers.serviceRequests", licensing.NotFound, "Use POST /api/service-requests/{id}/documents or /activation.")
 	}
@@ -78,12 +78,12 @@ func (s *Server) activationStep(ctx context.Context, msg *QueueMessage, log *slo
 		// Retried, and so kept in the poison queue where the sweep reports it.
 		return nil, licensing.Wrap("handlers.activationStep", licensing.Internal, "The message is not a workflow step.", err)
 	}
-	next, err := s.svc.RunStep(ctx, st, log)
+	next, err := s.intake.RunStep(ctx, st, log)
 	if err != nil {
 		return nil, err
 	}
 	if len(next) > 0 {
-		log.Info("next steps queued", "next", stepNames(next))
+		log.Info("next steps queued", "next", licensing.StepNames(next))
 	}
 	return stepOutputs(next), nil
 }
@@ -91,7 +91,7 @@ func (s *Server) activationStep(ctx context.Context, msg *QueueMessage, log *slo
 // activationSweep marks the requests whose messages the host gave up on as
 // failed and tells central IT.
 func (s *Server) activationSweep(ctx context.Context, t *TimerInfo, log *slog.Logger) error {
-	n, err := s.svc.SweepPoisoned(ctx, log)
+	n, err := s.intake.SweepPoisoned(ctx, log)
 	if n > 0 || err != nil {
 		log.Info("poisoned activation messages handled", "count", n)
 	}

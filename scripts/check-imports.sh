@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
-# Checks the architecture rules of STYLE.md on the import graph:
-#  - shared/licensing (the domain) imports no Azure, Graph or spreadsheet SDK
-#    and no other package of this project;
-#  - handlers imports the standard library and the domain only;
+# Checks the project's layering rules on the import graph:
+#  - shared/licensing (the vocabulary) imports no Azure, Graph or spreadsheet
+#    SDK and no other package of this project;
+#  - the workflow packages (shared/intake, shared/ledger, shared/usage, and
+#    every later workflow added to $workflows) import the vocabulary and no
+#    SDK, and never each other: what two workflows share belongs in the
+#    vocabulary;
+#  - handlers imports the standard library, the vocabulary and the workflow
+#    packages only;
+#  - nothing outside shared/devkit imports the development kit (the host
+#    harness, the demo tenant and tour, in-memory stores, fakes), so the
+#    shipped binary links none of it; package main links it only in builds
+#    tagged devkit, which go list does not see;
 #  - only shared/graph imports msgraph-sdk-go or kiota (they cost minutes of
 #    compile time and gigabytes of memory on a cold build);
 #  - adapters do not import each other;
@@ -13,6 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mod=$(go list -m)
+workflows="shared/intake shared/ledger shared/usage"
 fail=0
 complain() { echo "imports: $*" >&2; fail=1; }
 
@@ -29,7 +39,20 @@ while read -r pkg name imports; do
       shared/licensing)
         case "$imp" in "$mod"/*|github.com/Azure/*|github.com/microsoft*|github.com/xuri/*) complain "$rel imports $imp: the domain imports no adapter or SDK";; esac ;;
       handlers)
-        case "$imp" in "$mod/shared/licensing") ;; "$mod"/*|*.*/*) complain "$rel imports $imp: handlers import the standard library and the domain only";; esac ;;
+        case " $workflows shared/licensing " in
+          *" ${imp#"$mod"/} "*) ;;
+          *) case "$imp" in "$mod"/*|*.*/*) complain "$rel imports $imp: handlers import the standard library, the vocabulary and the workflows only";; esac ;;
+        esac ;;
+    esac
+    if [[ " $workflows " == *" $rel "* ]]; then
+      case "$imp" in
+        "$mod/shared/licensing") ;;
+        "$mod"/*|*.*/*) complain "$rel imports $imp: a workflow imports the vocabulary (shared/licensing) and the standard library only";;
+      esac
+    fi
+    case "$imp" in
+      "$mod"/shared/devkit/*)
+        case "$rel" in shared/devkit/*) ;; *) complain "$rel imports $imp: the development kit does not ship; only shared/devkit and tests use it";; esac ;;
     esac
     case "$imp" in
       github.com/microsoftgraph/*|github.com/microsoft/kiota*)

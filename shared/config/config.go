@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/mail"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/storageaccount"
 )
 
@@ -116,6 +116,12 @@ type Reporting struct {
 	IntervalDays int
 	Location     *time.Location
 	InactiveDays int
+}
+
+// Calendar returns the payroll calendar the settings describe: every
+// IntervalDays days from Anchor, in Location.
+func (r Reporting) Calendar() licensing.PayrollCalendar {
+	return licensing.PayrollCalendar{Anchor: licensing.DateOf(r.Anchor, nil), IntervalDays: r.IntervalDays, Location: r.Location}
 }
 
 // Mail modes.
@@ -309,7 +315,7 @@ func loadWorkflow(cfg *Config, get func(string) string, bad func(string, string,
 	case MailGraph:
 		if m.Sender == "" {
 			bad("MAIL_SENDER", "is required with MAIL_MODE=graph: the mailbox to send from")
-		} else if !validEmail(m.Sender) {
+		} else if !licensing.IsBareAddress(m.Sender) {
 			bad("MAIL_SENDER", "%q is not a mailbox address", m.Sender)
 		}
 	case MailOutbox:
@@ -321,7 +327,7 @@ func loadWorkflow(cfg *Config, get func(string) string, bad func(string, string,
 		if a = strings.ToLower(strings.TrimSpace(a)); a == "" {
 			continue
 		}
-		if !validEmail(a) {
+		if !licensing.IsBareAddress(a) {
 			bad("CENTRAL_IT_EMAIL", "%q is not an email address", a)
 			continue
 		}
@@ -388,12 +394,6 @@ func loadReporting(cfg *Config, get func(string) string, bad func(string, string
 	} else {
 		r.InactiveDays = n
 	}
-}
-
-// validEmail accepts a bare address (no display name).
-func validEmail(s string) bool {
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s && !strings.ContainsAny(s, " <>")
 }
 
 func loadGraph(cfg *Config, get func(string) string, bad func(string, string, ...any)) {

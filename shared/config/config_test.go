@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 
 // env turns a map into the getenv Load takes.
@@ -363,6 +365,13 @@ func TestReportingSettings(t *testing.T) {
 	r := cfg.Reporting
 	if r.Anchor.Format(time.DateOnly) != "2026-01-05" || r.IntervalDays != 14 || r.Location.String() != "America/Chicago" || r.InactiveDays != 90 {
 		t.Errorf("defaults = %+v", r)
+	}
+	cal := r.Calendar()
+	if cal.Anchor != licensing.NewDate(2026, 1, 5) || cal.IntervalDays != 14 || cal.Location != r.Location {
+		t.Errorf("calendar = %+v", cal)
+	}
+	if !cal.IsPayrollDay(licensing.NewDate(2026, 1, 19)) || cal.IsPayrollDay(licensing.NewDate(2026, 1, 12)) {
+		t.Errorf("calendar %+v: payroll Mondays are every other Monday from 2026-01-05", cal)
 	}
 	bad := map[string]string{}
 	for k, v := range base {

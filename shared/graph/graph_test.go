@@ -173,7 +173,7 @@ func TestReadUsersFullPaging(t *testing.T) {
 			if res.Pages != tt.wantPages || res.Requests != tt.wantPages+1 || !res.Full || res.DeltaLink == "" {
 				t.Errorf("result = %+v, want %d pages, %d requests, full, a delta link", res, tt.wantPages, tt.wantPages+1)
 			}
-			if diff := cmp.Diff(sorted(userFields), selected(t, f.server, graphfake.EndpointUsers)); diff != "" {
+			if diff := cmp.Diff(sorted(licensing.UserFields()), selected(t, f.server, graphfake.EndpointUsers)); diff != "" {
 				t.Errorf("$select of /users (-want +got):\n%s", diff)
 			}
 			for _, r := range f.server.Requests() {
@@ -319,7 +319,7 @@ func TestReadUsersSignIn(t *testing.T) {
 				t.Errorf("requests by endpoint (-want +got):\n%s", diff)
 			}
 			if tt.wantAvail {
-				if diff := cmp.Diff(sorted(append([]string{"signInActivity"}, userFields...)), selected(t, f.server, graphfake.EndpointUsers)); diff != "" {
+				if diff := cmp.Diff(sorted(append(licensing.UserFields(), "signInActivity")), selected(t, f.server, graphfake.EndpointUsers)); diff != "" {
 					t.Errorf("$select (-want +got):\n%s", diff)
 				}
 				for _, r := range f.server.Requests() {

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode"
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	khttp "github.com/microsoft/kiota-http-go"
@@ -185,11 +184,11 @@ func (m *mailer) prepare(op string, msg licensing.MailMessage) (*outgoing, error
 	bad := func(field, format string, args ...any) {
 		fields = append(fields, licensing.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
-	if m.sender == "" || hasControl(m.sender) || (!licensing.IsGUID(m.sender) && !isAddress(m.sender)) {
+	if m.sender == "" || licensing.HasHeaderControl(m.sender) || (!licensing.IsGUID(m.sender) && !licensing.IsBareAddress(m.sender)) {
 		return nil, licensing.Errorf(op, licensing.Invalid, "The sender %q is not a mailbox address or user id; set MAIL_SENDER to the mailbox the app sends from.", m.sender)
 	}
 	o := &outgoing{subject: msg.Subject, headerID: headerSafe(msg.ID)}
-	if hasControl(msg.Subject) {
+	if licensing.HasHeaderControl(msg.Subject) {
 		bad("subject", "must not contain line breaks or control characters")
 	}
 	for _, list := range []struct {
@@ -198,7 +197,7 @@ func (m *mailer) prepare(op string, msg licensing.MailMessage) (*outgoing, error
 		out  *[]*mail.Address
 	}{{"to", msg.To, &o.to}, {"cc", msg.Cc, &o.cc}} {
 		for i, s := range list.in {
-			a, err := parseAddress(s)
+			a, err := licensing.ParseAddress(s)
 			if err != nil {
 				bad(fmt.Sprintf("%s[%d]", list.name, i), "%v", err)
 				continue
@@ -239,29 +238,6 @@ func (m *mailer) prepare(op string, msg licensing.MailMessage) (*outgoing, error
 		return nil, &licensing.Error{Op: op, Code: licensing.Invalid, Message: "The message cannot be sent as it is; see fields.", Fields: fields}
 	}
 	return o, nil
-}
-
-// parseAddress accepts one address ("a@b.example" or "Name <a@b.example>").
-func parseAddress(s string) (*mail.Address, error) {
-	if hasControl(s) {
-		return nil, errors.New("must not contain line breaks or control characters")
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil {
-		return nil, fmt.Errorf("%q is not an email address", s)
-	}
-	return a, nil
-}
-
-func isAddress(s string) bool {
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Name == "" && a.Address == s
-}
-
-// hasControl reports whether s holds a control character (CR and LF among
-// them), which has no place in a header.
-func hasControl(s string) bool {
-	return strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\t' }) >= 0
 }
 
 // headerSafe returns id as a header value: itself when it is short

@@ -22,14 +22,8 @@ const (
 	pageSizeSignIn = 500
 )
 
-// userFields are exactly the user properties the app uses. signInActivity is
-// added when asked for; /users/delta does not accept it.
-var userFields = []string{
-	"id", "userPrincipalName", "displayName", "mail", "department", "companyName",
-	"officeLocation", "onPremisesExtensionAttributes", "usageLocation", "accountEnabled",
-	"createdDateTime", "assignedLicenses", "licenseAssignmentStates",
-}
-
+// signInField is added to licensing.UserFields when sign-in activity is
+// asked for; /users/delta does not accept it.
 const signInField = "signInActivity"
 
 // ReadUsers implements licensing.Directory.
@@ -150,7 +144,7 @@ func (r *userRead) run(ctx context.Context, q licensing.UserQuery) error {
 
 // latestDeltaLink asks Graph for a delta link that starts now.
 func (r *userRead) latestDeltaLink(ctx context.Context) (string, error) {
-	u := r.c.base + "/users/delta()?$select=" + strings.Join(userFields, ",") + "&$deltatoken=latest"
+	u := r.c.base + "/users/delta()?$select=" + strings.Join(licensing.UserFields(), ",") + "&$deltatoken=latest"
 	var link string
 	err := r.c.call(ctx, "users/delta latest", func(ctx context.Context) error {
 		resp, err := r.c.svc.Users().Delta().WithUrl(u).GetAsDeltaGetResponse(ctx, nil)
@@ -168,9 +162,9 @@ func (r *userRead) latestDeltaLink(ctx context.Context) (string, error) {
 
 // full reads every page of /users.
 func (r *userRead) full(ctx context.Context, signIn bool) error {
-	fields, top := userFields, int32(pageSize)
+	fields, top := licensing.UserFields(), int32(pageSize)
 	if signIn {
-		fields, top = append(append([]string(nil), userFields...), signInField), pageSizeSignIn
+		fields, top = append(fields, signInField), pageSizeSignIn
 	}
 	cfg := &users.UsersRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Select: fields, Top: &top},

@@ -2,7 +2,6 @@ package licensing
 
 import (
 	"fmt"
-	"net/mail"
 	"regexp"
 	"strings"
 	"time"
@@ -172,116 +171,105 @@ func normalizeList(in []string, fold func(string) string) []string {
 // error with one FieldError per problem.
 func (a *Agency) Validate() error {
 	a.normalize()
-	var fe fieldErrors
+	var fe FieldErrors
 	if !ValidAgencyID(a.ID) {
-		fe.add("id", "must be 1 to 32 letters, digits, '-' or '_', starting with a letter or digit (for example DOA)")
+		fe.Add("id", "must be 1 to 32 letters, digits, '-' or '_', starting with a letter or digit (for example DOA)")
 	}
 	switch {
 	case a.Name == "":
-		fe.add("name", "is required")
+		fe.Add("name", "is required")
 	case len(a.Name) > maxNameLen:
-		fe.add("name", "must be at most %d characters", maxNameLen)
-	case hasControl(a.Name):
-		fe.add("name", "must not contain control characters")
+		fe.Add("name", "must be at most %d characters", maxNameLen)
+	case HasControl(a.Name):
+		fe.Add("name", "must not contain control characters")
 	}
 	if len(a.Contacts) == 0 {
-		fe.add("contacts", "needs at least one email address to send the agency's reports to")
+		fe.Add("contacts", "needs at least one email address to send the agency's reports to")
 	}
 	if len(a.Contacts) > maxContacts {
-		fe.add("contacts", "must list at most %d addresses", maxContacts)
+		fe.Add("contacts", "must list at most %d addresses", maxContacts)
 	}
 	for i, c := range a.Contacts {
-		if !validAddress(c) {
-			fe.add(fmt.Sprintf("contacts[%d]", i), "%q is not an email address like name@agency.example.gov", truncate(c))
+		if !ValidAddress(c) {
+			fe.Add(fmt.Sprintf("contacts[%d]", i), "%q is not an email address like name@agency.example.gov", Truncate(c))
 		}
 	}
 	if len(a.Delegates) > maxDelegates {
-		fe.add("delegates", "must list at most %d user principal names", maxDelegates)
+		fe.Add("delegates", "must list at most %d user principal names", maxDelegates)
 	}
 	for i, d := range a.Delegates {
-		if !validAddress(d) {
-			fe.add(fmt.Sprintf("delegates[%d]", i), "%q is not a user principal name like pat.doe@agency.example.gov", truncate(d))
+		if !ValidAddress(d) {
+			fe.Add(fmt.Sprintf("delegates[%d]", i), "%q is not a user principal name like pat.doe@agency.example.gov", Truncate(d))
 		}
 	}
 	a.Attribution.validate(&fe)
 	if len(a.DelegatedGroups) > maxDelegatedGroups {
-		fe.add("delegatedGroups", "must list at most %d groups", maxDelegatedGroups)
+		fe.Add("delegatedGroups", "must list at most %d groups", maxDelegatedGroups)
 	}
 	products := map[string]bool{}
 	for i, g := range a.DelegatedGroups {
 		field := fmt.Sprintf("delegatedGroups[%d]", i)
 		if !IsGUID(g.Product) && !partNumberPatern.MatchString(g.Product) {
-			fe.add(field+".product", "must be a SKU part number such as VISIOCLIENT or a SKU id (GUID)")
+			fe.Add(field+".product", "must be a SKU part number such as VISIOCLIENT or a SKU id (GUID)")
 		}
 		if !IsGUID(g.GroupID) {
-			fe.add(field+".groupId", "must be the group's object id (a GUID)")
+			fe.Add(field+".groupId", "must be the group's object id (a GUID)")
 		}
 		key := strings.ToLower(g.Product)
 		if products[key] {
-			fe.add(field+".product", "%q has a delegated group already; one group per product", truncate(g.Product))
+			fe.Add(field+".product", "%q has a delegated group already; one group per product", Truncate(g.Product))
 		}
 		products[key] = true
 	}
-	return fe.err("agencies.validate", "The agency")
+	return fe.Err("agencies.validate", "The agency")
 }
 
-func (r *AttributionRule) validate(fe *fieldErrors) {
+func (r *AttributionRule) validate(fe *FieldErrors) {
 	switch {
 	case r.Attribute == "":
-		fe.add("attribution.attribute", "is required: %s", attributeChoices)
+		fe.Add("attribution.attribute", "is required: %s", attributeChoices)
 		return
 	case !knownAttribute(r.Attribute):
-		fe.add("attribution.attribute", "%q is not supported; use %s", truncate(r.Attribute), attributeChoices)
+		fe.Add("attribution.attribute", "%q is not supported; use %s", Truncate(r.Attribute), attributeChoices)
 		return
 	case r.Attribute == AttrGroup:
 		if !IsGUID(r.GroupID) {
-			fe.add("attribution.groupId", "must be the group's object id (a GUID) when attributing by group")
+			fe.Add("attribution.groupId", "must be the group's object id (a GUID) when attributing by group")
 		}
 		if len(r.Values) > 0 {
-			fe.add("attribution.values", "must be empty when attributing by group")
+			fe.Add("attribution.values", "must be empty when attributing by group")
 		}
 		return
 	}
 	if r.GroupID != "" {
-		fe.add("attribution.groupId", "is only used when attribute is %q", AttrGroup)
+		fe.Add("attribution.groupId", "is only used when attribute is %q", AttrGroup)
 	}
 	if len(r.Values) == 0 {
-		fe.add("attribution.values", "needs at least one value of %s to match", r.Attribute)
+		fe.Add("attribution.values", "needs at least one value of %s to match", r.Attribute)
 	}
 	if len(r.Values) > maxRuleValues {
-		fe.add("attribution.values", "must list at most %d values", maxRuleValues)
+		fe.Add("attribution.values", "must list at most %d values", maxRuleValues)
 	}
 	for i, v := range r.Values {
 		field := fmt.Sprintf("attribution.values[%d]", i)
 		switch {
 		case len(v) > maxRuleValueLen:
-			fe.add(field, "must be at most %d characters", maxRuleValueLen)
-		case hasControl(v):
-			fe.add(field, "must not contain control characters")
+			fe.Add(field, "must be at most %d characters", maxRuleValueLen)
+		case HasControl(v):
+			fe.Add(field, "must not contain control characters")
 		case r.Attribute == AttrUPNDomain && !domainPattern.MatchString(v):
-			fe.add(field, "%q is not a domain name like doa.example.gov", truncate(v))
+			fe.Add(field, "%q is not a domain name like doa.example.gov", Truncate(v))
 		}
 	}
 }
 
-func validAddress(s string) bool {
-	if len(s) > 254 || strings.ContainsAny(s, " <>\"") {
-		return false
-	}
-	addr, err := mail.ParseAddress(s)
-	if err != nil || addr.Address != s {
-		return false
-	}
-	at := strings.LastIndexByte(s, '@')
-	return at > 0 && domainPattern.MatchString(s[at+1:])
-}
-
-func hasControl(s string) bool {
+// HasControl reports whether s holds a control character.
+func HasControl(s string) bool {
 	return strings.IndexFunc(s, unicode.IsControl) >= 0
 }
 
-// truncate keeps echoed input short in error messages.
-func truncate(s string) string {
+// Truncate keeps echoed input short in error messages.
+func Truncate(s string) string {
 	const max = 64
 	if len(s) <= max {
 		return s

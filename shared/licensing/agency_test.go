@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -137,7 +136,7 @@ func TestAuthorize(t *testing.T) {
 		"DOA": {ID: "DOA", Delegates: []string{"pat@doa.example.gov"}},
 		"DET": {ID: "DET", Delegates: []string{"pat@doa.example.gov", "lee@det.example.gov"}},
 	}
-	svc := NewService(ServiceConfig{Agencies: store, Admins: []string{" Admin@IT.example.gov ", "0F1E2D3C-0000-0000-0000-000000000001"}, Now: func() time.Time { return time.Unix(0, 0) }})
+	svc := NewAuthorizer(store, []string{" Admin@IT.example.gov ", "0F1E2D3C-0000-0000-0000-000000000001"}, false)
 	tests := []struct {
 		name     string
 		caller   *Principal

@@ -26,7 +26,7 @@ func DateOf(t time.Time, loc *time.Location) Date {
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return Date{}, fmt.Errorf("%q is not a date like 2026-08-01", truncate(s))
+		return Date{}, fmt.Errorf("%q is not a date like 2026-08-01", Truncate(s))
 	}
 	return Date{t}, nil
 }

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 )
 
 // Code classifies an error for the people and programs that receive it. The
 // set is deliberately small: every adapter translates its own failures into
-// one of these, and one table in the handlers turns a code into an HTTP
-// status and into a queue retry decision.
+// one of these, and one table (PolicyOf) turns a code into an HTTP status
+// and into a retry decision.
 type Code string
 
 // The error codes.
@@ -140,34 +141,62 @@ func ErrorFields(err error) []FieldError {
 	return nil
 }
 
-// Retryable reports whether an operation that failed with err may succeed if
-// tried again unchanged: the queue policy. Only unavailable dependencies and
-// unexpected internal failures are worth another delivery; bad input, missing
-// records and refused permissions are final.
-func Retryable(err error) bool {
-	switch ErrorCode(err) {
-	case Unavailable, Internal, Stale:
-		return true
-	}
-	return false
+// Policy is what an error code means to whoever receives the error: the
+// status an API answers with, the status the handler answers the Functions
+// host with when a queue or timer invocation fails, and whether trying the
+// same operation again unchanged may succeed (the queue policy).
+type Policy struct {
+	HTTPStatus       int
+	InvocationStatus int
+	Retry            bool
 }
 
-// fieldErrors collects field problems while validating input.
-type fieldErrors []FieldError
+// policies is the one table from error code to policy. Only unavailable
+// dependencies, lost races and unexpected internal failures are worth
+// another try; bad input, missing records and refused permissions are final.
+var policies = map[Code]Policy{
+	Invalid:         {http.StatusUnprocessableEntity, http.StatusInternalServerError, false},
+	Malformed:       {http.StatusBadRequest, http.StatusInternalServerError, false},
+	TooLarge:        {http.StatusRequestEntityTooLarge, http.StatusInternalServerError, false},
+	NotFound:        {http.StatusNotFound, http.StatusInternalServerError, false},
+	Conflict:        {http.StatusConflict, http.StatusInternalServerError, false},
+	Stale:           {http.StatusPreconditionFailed, http.StatusInternalServerError, true},
+	Unauthenticated: {http.StatusUnauthorized, http.StatusInternalServerError, false},
+	Forbidden:       {http.StatusForbidden, http.StatusInternalServerError, false},
+	Unavailable:     {http.StatusServiceUnavailable, http.StatusServiceUnavailable, true},
+	Internal:        {http.StatusInternalServerError, http.StatusInternalServerError, true},
+}
 
-func (fe *fieldErrors) add(field, format string, args ...any) {
+// PolicyOf returns the policy of err's code; an error without a code is
+// internal.
+func PolicyOf(err error) Policy {
+	if p, ok := policies[ErrorCode(err)]; ok {
+		return p
+	}
+	return policies[Internal]
+}
+
+// Retryable reports whether an operation that failed with err may succeed if
+// tried again unchanged.
+func Retryable(err error) bool { return PolicyOf(err).Retry }
+
+// FieldErrors collects field problems while validating input.
+type FieldErrors []FieldError
+
+func (fe *FieldErrors) Add(field, format string, args ...any) {
 	*fe = append(*fe, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
 // err returns nil when nothing was added, else an Invalid *Error for op.
-func (fe fieldErrors) err(op, what string) error {
+func (fe FieldErrors) Err(op, what string) error {
 	if len(fe) == 0 {
 		return nil
 	}
-	return &Error{Op: op, Code: Invalid, Message: what + " has " + plural(len(fe), "problem") + "; see fields.", Fields: fe}
+	return &Error{Op: op, Code: Invalid, Message: what + " has " + Plural(len(fe), "problem") + "; see fields.", Fields: fe}
 }
 
-func plural(n int, word string) string {
+// Plural returns "n word" with an s on word unless n is 1.
+func Plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
 	}

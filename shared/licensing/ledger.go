@@ -1,12 +1,9 @@
 package licensing
 
 import (
-	"context"
-	"fmt"
 	"sort"
 	"strings"
 	"time"
-	"unicode"
 )
 
 // Audit actions of the ledger, as stores record them in AuditEntry.Action.
@@ -17,17 +14,8 @@ const (
 	AuditActivated = "activated"
 )
 
-// Limits of the ledger's API.
-const (
-	// defaultAuditLimit and maxAuditLimit bound PurchaseAudit.
-	defaultAuditLimit = 100
-	maxAuditLimit     = 1000
-	// maxReasonLen bounds the reason of a correction.
-	maxReasonLen = 1000
-)
-
 // Entitlement is what one agency may use of one product on a day: the sum
-// of the quantities of its purchase lines in force that day (section 3).
+// of the quantities of its purchase lines in force that day.
 type Entitlement struct {
 	Agency     string `json:"agency"`
 	SkuID      string `json:"skuId"`
@@ -41,7 +29,7 @@ type Entitlement struct {
 // the purchase order names none: an enterprise agreement runs
 // t.EnterpriseYears (three) years, a CSP subscription one year, and an
 // a-la-carte purchase (and any other kind) ends on the next fiscal-year end
-// on or after start (June 30 by default, seed 001).
+// on or after start (June 30 by default).
 func DefaultTermEnd(agreement string, start Date, t Terms) Date {
 	if start.IsZero() {
 		return Date{}
@@ -73,7 +61,7 @@ func fiscalYearEnd(d Date, t Terms) Date {
 // day after the previous fiscal-year end plus the grace period (when the
 // previous year's licenses stop counting, so that a renewal neither leaves
 // a gap nor counts twice) to the fiscal-year end. With the default terms
-// FY2026 is 2025-08-01 to 2026-06-30 (seed 001: licenses end June 30 and are
+// FY2026 is 2025-08-01 to 2026-06-30 (licenses end June 30 and are
 // bought again for the fiscal year beginning August 1).
 func FiscalYear(year int, t Terms) (start, end Date) {
 	m, day := fiscalYearEndOf(t)
@@ -170,7 +158,7 @@ func InForce(p Purchase, all []Purchase, on Date, t Terms) bool {
 // on: the sum of the quantities of the lines in force that day, never less
 // than zero.
 func EntitlementOf(purchases []Purchase, agency, skuID string, on Date, t Terms) int {
-	for _, e := range entitlementsOn(purchases, on, t) {
+	for _, e := range EntitlementsOn(purchases, on, t) {
 		if e.Agency == agency && strings.EqualFold(e.SkuID, skuID) {
 			return e.Quantity
 		}
@@ -178,9 +166,9 @@ func EntitlementOf(purchases []Purchase, agency, skuID string, on Date, t Terms)
 	return 0
 }
 
-// entitlementsOn sums the lines in force on day on per agency and SKU,
+// EntitlementsOn sums the lines in force on day on per agency and SKU,
 // ordered by agency and SKU id.
-func entitlementsOn(all []Purchase, on Date, t Terms) []Entitlement {
+func EntitlementsOn(all []Purchase, on Date, t Terms) []Entitlement {
 	ix := newLedgerIndex(all)
 	type key struct{ agency, sku string }
 	sums := map[key]*Entitlement{}
@@ -239,198 +227,22 @@ func RenewedLines(existing []Purchase, agency, skuID string, start Date, t Terms
 	return out
 }
 
-// Entitlements returns every agency's entitlement per product on day on,
-// for the jobs (reports, provisioning, audits), which act for central IT.
-func (s *Service) Entitlements(ctx context.Context, on Date) ([]Entitlement, error) {
-	all, err := s.cfg.Purchases.ListPurchases(ctx, PurchaseFilter{})
-	if err != nil {
-		return nil, err
-	}
-	return entitlementsOn(all, on, s.cfg.Terms), nil
-}
-
-// ListEntitlements returns the entitlements on day on of one agency, or of
-// every agency when agency is empty (admins only). Delegates see their own
-// agencies only.
-func (s *Service) ListEntitlements(ctx context.Context, caller *Principal, agency string, on Date) ([]Entitlement, error) {
-	const op = "purchases.entitlements"
-	agency, err := s.ledgerScope(ctx, op, caller, agency)
-	if err != nil {
-		return nil, err
-	}
-	if on.IsZero() {
-		return nil, Errorf(op, Invalid, "Name the day to count on, like 2026-08-01.")
-	}
-	lines, err := s.cfg.Purchases.ListPurchases(ctx, PurchaseFilter{Agency: agency})
-	if err != nil {
-		return nil, err
-	}
-	return entitlementsOn(lines, on, s.cfg.Terms), nil
-}
-
-// ListPurchases returns ledger lines filtered by f, ordered by agency, term
-// start and id. Admins see every agency; a delegate must name an agency it
-// acts for.
-func (s *Service) ListPurchases(ctx context.Context, caller *Principal, f PurchaseFilter) ([]Purchase, error) {
-	const op = "purchases.list"
-	agency, err := s.ledgerScope(ctx, op, caller, f.Agency)
-	if err != nil {
-		return nil, err
-	}
-	f.Agency = agency
-	f.SRID = strings.TrimSpace(f.SRID)
-	return s.cfg.Purchases.ListPurchases(ctx, f)
-}
-
-// ledgerScope checks that caller may read agency's part of the ledger (all
-// of it when agency is empty: admins only) and returns agency normalized.
-func (s *Service) ledgerScope(ctx context.Context, op string, caller *Principal, agency string) (string, error) {
-	acc, err := s.Authorize(ctx, op, caller)
-	if err != nil {
-		return "", err
-	}
-	agency = NormalizeAgencyID(agency)
-	if agency != "" && !ValidAgencyID(agency) {
-		return "", &Error{Op: op, Code: Invalid, Message: "The query has 1 problem; see fields.",
-			Fields: []FieldError{{Field: "agency", Message: fmt.Sprintf("%q is not an agency code", truncate(agency))}}}
-	}
-	switch {
-	case acc.Admin:
-		return agency, nil
-	case agency == "":
-		return "", Errorf(op, Forbidden, "Only central IT administrators may see every agency's purchases; name your agency (?agency=%s).", firstOr(acc.Agencies, "ID"))
-	case !acc.CanActFor(agency):
-		return "", Errorf(op, Forbidden, "You may see only the purchases of the agencies you are a delegate of.")
-	}
-	return agency, nil
-}
-
-func firstOr(list []string, def string) string {
-	if len(list) > 0 {
-		return list[0]
-	}
-	return def
-}
-
-// PurchaseAudit returns the newest audit entries of agency's ledger, at most
-// limit (100 when 0, 1000 at most). Admins, and delegates of the agency.
-func (s *Service) PurchaseAudit(ctx context.Context, caller *Principal, agency string, limit int) ([]AuditEntry, error) {
-	const op = "purchases.audit"
-	if strings.TrimSpace(agency) == "" {
-		if _, err := s.Authorize(ctx, op, caller); err != nil {
-			return nil, err
+// CountedLines returns agency's purchase lines (corrections excepted) in
+// force on day on, each with its quantity after the corrections of it in
+// force that day.
+func CountedLines(all []Purchase, agency string, on Date, t Terms) []Purchase {
+	ix := newLedgerIndex(all)
+	var out []Purchase
+	for _, p := range all {
+		if p.Agency != agency || p.Source == SourceCorrection || !ix.inForce(p, on, t) {
+			continue
 		}
-		return nil, &Error{Op: op, Code: Invalid, Message: "The query has 1 problem; see fields.",
-			Fields: []FieldError{{Field: "agency", Message: "is required: the audit log is kept per agency"}}}
-	}
-	agency, err := s.ledgerScope(ctx, op, caller, agency)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case limit < 0:
-		return nil, &Error{Op: op, Code: Invalid, Message: "The query has 1 problem; see fields.",
-			Fields: []FieldError{{Field: "limit", Message: fmt.Sprintf("must be from 1 to %d", maxAuditLimit)}}}
-	case limit == 0:
-		limit = defaultAuditLimit
-	case limit > maxAuditLimit:
-		limit = maxAuditLimit
-	}
-	return s.cfg.Purchases.PurchaseAudit(ctx, agency, limit)
-}
-
-// CorrectPurchase records a correction of line corrects: a new line of the
-// same agency, product and term whose quantity is delta (non-zero), so that
-// the line's total (its quantity plus all its corrections) becomes the old
-// total plus delta, which must not fall below zero. A correction of a
-// correction corrects the original line. reason is required and kept in
-// the line and in the audit log. The correction is in force whenever the
-// line it corrects is. Admins only.
-func (s *Service) CorrectPurchase(ctx context.Context, caller *Principal, corrects string, delta int, reason string) (Purchase, error) {
-	const op = "purchases.correct"
-	acc, err := s.requireAdmin(ctx, op, caller)
-	if err != nil {
-		return Purchase{}, err
-	}
-	corrects = strings.TrimSpace(corrects)
-	reason = strings.TrimSpace(reason)
-	var fe fieldErrors
-	if corrects == "" {
-		fe.add("corrects", "is required: the id of the line to correct")
-	}
-	switch {
-	case delta == 0:
-		fe.add("quantity", "must not be 0: give the seats to add (positive) or remove (negative)")
-	case delta > maxQuantity || delta < -maxQuantity:
-		fe.add("quantity", "must be from -%d to %d", maxQuantity, maxQuantity)
-	}
-	switch {
-	case reason == "":
-		fe.add("reason", "is required: say why the line is corrected (it goes into the audit log)")
-	case len(reason) > maxReasonLen:
-		fe.add("reason", "must be at most %d characters", maxReasonLen)
-	case strings.IndexFunc(reason, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) >= 0:
-		fe.add("reason", "must not contain control characters")
-	}
-	if err := fe.err(op, "The correction"); err != nil {
-		return Purchase{}, err
-	}
-	all, err := s.cfg.Purchases.ListPurchases(ctx, PurchaseFilter{})
-	if err != nil {
-		return Purchase{}, err
-	}
-	var base *Purchase
-	for i := range all {
-		if all[i].ID == corrects {
-			base = &all[i]
-			break
-		}
-	}
-	if base != nil && base.Corrects != "" {
-		orig := base.Corrects
-		base = nil
-		for i := range all {
-			if all[i].ID == orig {
-				base = &all[i]
-				break
+		for _, c := range all {
+			if c.Corrects == p.ID && ix.inForce(c, on, t) {
+				p.Quantity += c.Quantity
 			}
 		}
+		out = append(out, p)
 	}
-	if base == nil {
-		return Purchase{}, Errorf(op, NotFound, "There is no purchase line %q.", truncate(corrects))
-	}
-	total := base.Quantity
-	for _, p := range all {
-		if p.Corrects == base.ID && p.Agency == base.Agency {
-			total += p.Quantity
-		}
-	}
-	if total+delta < 0 {
-		return Purchase{}, &Error{Op: op, Code: Invalid, Message: "The correction has 1 problem; see fields.",
-			Fields: []FieldError{{Field: "quantity", Message: fmt.Sprintf("would leave line %s with %d seats; it has %d, so remove at most %d", base.ID, total+delta, total, total)}}}
-	}
-	now := s.now().UTC()
-	line := Purchase{
-		ID:          "c-" + s.newID(),
-		Agency:      base.Agency,
-		SkuID:       base.SkuID,
-		PartNumber:  base.PartNumber,
-		Quantity:    delta,
-		TermStart:   base.TermStart,
-		TermEnd:     base.TermEnd,
-		PONumber:    base.PONumber,
-		Reseller:    base.Reseller,
-		Agreement:   base.Agreement,
-		SRID:        base.SRID,
-		Source:      SourceCorrection,
-		Corrects:    base.ID,
-		ActivatedAt: &now,
-		Created:     now,
-		CreatedBy:   acc.Who,
-		Reason:      reason,
-	}
-	if _, err := s.cfg.Purchases.AddPurchases(ctx, []Purchase{line}, acc.Who, reason); err != nil {
-		return Purchase{}, err
-	}
-	return line, nil
+	return out
 }

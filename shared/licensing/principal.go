@@ -45,8 +45,32 @@ func (a Access) CanActFor(id string) bool {
 // anonymousName names the local anonymous caller in audit trails.
 const anonymousName = "anonymous (local development)"
 
+// Authorizer decides what a caller may do: central IT administrators are
+// listed in configuration, delegates in each agency's record. Every workflow
+// asks it before acting for someone.
+type Authorizer struct {
+	agencies       AgencyStore
+	admins         map[string]bool
+	allowAnonymous bool
+}
+
+// NewAuthorizer returns an Authorizer for the administrators admins (user
+// principal names or object ids, compared without case), reading delegates
+// from agencies. allowAnonymous lets a request without any identity act as
+// an admin: only for a developer's own machine; configuration refuses it in
+// Azure.
+func NewAuthorizer(agencies AgencyStore, admins []string, allowAnonymous bool) *Authorizer {
+	set := map[string]bool{}
+	for _, a := range admins {
+		if a = strings.ToLower(strings.TrimSpace(a)); a != "" {
+			set[a] = true
+		}
+	}
+	return &Authorizer{agencies: agencies, admins: set, allowAnonymous: allowAnonymous}
+}
+
 // isAdmin reports whether p is listed as an administrator.
-func (s *Service) isAdmin(p *Principal) bool {
+func (s *Authorizer) isAdmin(p *Principal) bool {
 	if p == nil {
 		return false
 	}
@@ -56,9 +80,9 @@ func (s *Service) isAdmin(p *Principal) bool {
 // Authorize resolves what caller may do: an admin, a delegate of some
 // agencies, or neither. No identity is Unauthenticated unless anonymous local
 // use is allowed, in which case the caller is an admin.
-func (s *Service) Authorize(ctx context.Context, op string, caller *Principal) (Access, error) {
+func (s *Authorizer) Authorize(ctx context.Context, op string, caller *Principal) (Access, error) {
 	if caller == nil || (caller.Name == "" && caller.ObjectID == "") {
-		if s.cfg.AllowAnonymous {
+		if s.allowAnonymous {
 			return Access{Who: anonymousName, Admin: true}, nil
 		}
 		return Access{}, Errorf(op, Unauthenticated, "Sign in first: this API needs the caller's identity from App Service authentication.")
@@ -70,7 +94,7 @@ func (s *Service) Authorize(ctx context.Context, op string, caller *Principal) (
 	if s.isAdmin(caller) {
 		return Access{Who: who, Admin: true}, nil
 	}
-	agencies, err := s.cfg.Agencies.ListAgencies(ctx)
+	agencies, err := s.agencies.ListAgencies(ctx)
 	if err != nil {
 		return Access{}, err
 	}
@@ -87,9 +111,9 @@ func (s *Service) Authorize(ctx context.Context, op string, caller *Principal) (
 	return acc, nil
 }
 
-// requireAdmin returns the caller's access when it is an admin, Forbidden
+// RequireAdmin returns the caller's access when it is an admin, Forbidden
 // when it is someone else, and Unauthenticated when it is nobody.
-func (s *Service) requireAdmin(ctx context.Context, op string, caller *Principal) (Access, error) {
+func (s *Authorizer) RequireAdmin(ctx context.Context, op string, caller *Principal) (Access, error) {
 	if caller != nil && s.isAdmin(caller) {
 		return Access{Who: caller.Name, Admin: true}, nil
 	}

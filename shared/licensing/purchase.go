@@ -2,6 +2,8 @@ package licensing
 
 import (
 	"context"
+	"regexp"
+	"sort"
 	"time"
 )
 
@@ -82,10 +84,25 @@ type PurchaseStore interface {
 	// audit entry each; lines already active are left as they are. An
 	// unknown id is NotFound.
 	ActivatePurchases(ctx context.Context, agency string, ids []string, at time.Time, who, why string) error
-	// ListPurchases returns lines ordered by agency, term start and id.
+	// ListPurchases returns lines in ledger order (SortLedger).
 	ListPurchases(ctx context.Context, f PurchaseFilter) ([]Purchase, error)
 	// PurchaseAudit returns an agency's audit entries, newest first.
 	PurchaseAudit(ctx context.Context, agency string, limit int) ([]AuditEntry, error)
+}
+
+// SortLedger puts lines in ledger order: by agency, then term start, then
+// id.
+func SortLedger(lines []Purchase) {
+	sort.Slice(lines, func(i, j int) bool {
+		a, b := lines[i], lines[j]
+		if a.Agency != b.Agency {
+			return a.Agency < b.Agency
+		}
+		if !a.TermStart.Equal(b.TermStart) {
+			return a.TermStart.Before(b.TermStart)
+		}
+		return a.ID < b.ID
+	})
 }
 
 // SheetReader turns an uploaded spreadsheet (XLSX or CSV) into rows of
@@ -94,3 +111,27 @@ type PurchaseStore interface {
 type SheetReader interface {
 	ReadRows(ctx context.Context, content []byte, fileName, contentType string) ([][]string, error)
 }
+
+// Limits of a purchase line, the same for intake, import and corrections.
+const (
+	// MaxQuantity is the largest quantity of one line.
+	MaxQuantity = 100000
+	// MaxTermYears is the longest term of one line.
+	MaxTermYears = 5
+)
+
+// poPattern is the shape of a purchase order number.
+var poPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$`)
+
+// ValidPONumber reports whether s is shaped like a purchase order number:
+// letters, digits and . _ / -, starting with a letter or digit, at most 40.
+func ValidPONumber(s string) bool { return poPattern.MatchString(s) }
+
+// Limits of a spreadsheet import, shared by the ledger and the spreadsheet
+// reader.
+const (
+	// MaxImportBytes is the largest spreadsheet accepted (the request limit).
+	MaxImportBytes = 20 << 20
+	// MaxImportRows is the most data rows one import takes.
+	MaxImportRows = 20000
+)

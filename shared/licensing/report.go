@@ -13,7 +13,7 @@ const (
 	ProductUnused = "Unused"
 )
 
-// AgencyReport is what one agency's license report shows (DESIGN section 7):
+// AgencyReport is what one agency's license report shows:
 // per product what it bought and what it uses, its purchases in force, and,
 // streamed separately, its licensed users.
 type AgencyReport struct {
@@ -49,6 +49,27 @@ type ProductLine struct {
 	// Disabled and Inactive count users holding it who could give it back.
 	Disabled int
 	Inactive int
+}
+
+// OverBy returns how many more seats of a product an agency uses than it
+// bought: inUse − purchased when that is positive, else 0.
+func OverBy(purchased, inUse int) int {
+	return max(inUse-purchased, 0)
+}
+
+// Tally sets l.Available from Purchased and InUse, and l.Status:
+// ProductOver when the agency uses more than it bought (OverBy),
+// ProductUnused when nobody holds the product, else ProductOK.
+func (l *ProductLine) Tally() {
+	l.Available = l.Purchased - l.InUse
+	switch {
+	case OverBy(l.Purchased, l.InUse) > 0:
+		l.Status = ProductOver
+	case l.InUse == 0:
+		l.Status = ProductUnused
+	default:
+		l.Status = ProductOK
+	}
 }
 
 // PurchaseLine is one purchase in force on a report's date.
@@ -112,7 +133,7 @@ type EnterpriseRow struct {
 
 // TenantCheckRow compares, for one SKU, what the agencies bought (the
 // ledger) with what the tenant has (subscribedSkus): a difference means
-// untracked purchases or a tracking error (seed 001 step 6).
+// untracked purchases or a tracking error.
 type TenantCheckRow struct {
 	SkuID      string
 	PartNumber string
@@ -179,4 +200,14 @@ type Delivery struct {
 type Linker interface {
 	// Link returns a URL that reads the file name for ttl.
 	Link(ctx context.Context, name string, ttl time.Duration) (string, error)
+}
+
+// Over reports whether the agency uses more of any product than it bought.
+func (r AgencyReport) Over() bool {
+	for _, p := range r.Products {
+		if p.Status == ProductOver {
+			return true
+		}
+	}
+	return false
 }

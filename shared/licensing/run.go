@@ -41,16 +41,36 @@ func (r Run) Duration(now time.Time) time.Duration {
 // the run starts (so a crash leaves a visible "running" record) and again when
 // it finishes.
 type RunRecorder struct {
-	svc *Service
-	run Run
-	log *slog.Logger
+	runs *Runs
+	run  Run
+	log  *slog.Logger
 }
 
-// StartRun records that function has started, triggered by trigger (timer,
+// Runs keeps the records of job runs.
+type Runs struct {
+	store RunStore
+	auth  *Authorizer
+	now   func() time.Time
+	newID func() string
+}
+
+// NewRuns returns Runs writing to store; auth decides who may list them.
+// now and newID default to the clock and RandomID.
+func NewRuns(store RunStore, auth *Authorizer, now func() time.Time, newID func() string) *Runs {
+	if now == nil {
+		now = time.Now
+	}
+	if newID == nil {
+		newID = RandomID
+	}
+	return &Runs{store: store, auth: auth, now: now, newID: newID}
+}
+
+// Start records that function has started, triggered by trigger (timer,
 // queue, cli, demo). A failure to write the record is logged, not returned:
 // bookkeeping must not stop the job itself.
-func (s *Service) StartRun(ctx context.Context, function, trigger string, log *slog.Logger) *RunRecorder {
-	rr := &RunRecorder{svc: s, log: log, run: Run{
+func (s *Runs) Start(ctx context.Context, function, trigger string, log *slog.Logger) *RunRecorder {
+	rr := &RunRecorder{runs: s, log: log, run: Run{
 		ID:       s.newID(),
 		Function: function,
 		Trigger:  trigger,
@@ -68,7 +88,7 @@ func (rr *RunRecorder) Add(name string, n int) { rr.run.Counts[name] += n }
 // Finish records the outcome: failed with err's message when err is not nil,
 // else skipped when skipped is set, else succeeded. It returns the record.
 func (rr *RunRecorder) Finish(ctx context.Context, err error, skipped bool, message string) Run {
-	end := rr.svc.now().UTC()
+	end := rr.runs.now().UTC()
 	rr.run.Ended = &end
 	rr.run.Message = message
 	switch {
@@ -85,7 +105,7 @@ func (rr *RunRecorder) Finish(ctx context.Context, err error, skipped bool, mess
 }
 
 func (rr *RunRecorder) save(ctx context.Context) {
-	if err := rr.svc.cfg.Runs.PutRun(ctx, rr.run); err != nil && rr.log != nil {
+	if err := rr.runs.store.PutRun(ctx, rr.run); err != nil && rr.log != nil {
 		rr.log.Warn("could not write the run record", "run", rr.run.ID, "function", rr.run.Function, "error", err)
 	}
 }
@@ -96,10 +116,10 @@ const (
 	defaultRunsListed = 50
 )
 
-// ListRuns returns recent runs, newest first. Admins only.
-func (s *Service) ListRuns(ctx context.Context, caller *Principal, f RunFilter) ([]Run, error) {
+// List returns recent runs, newest first. Admins only.
+func (s *Runs) List(ctx context.Context, caller *Principal, f RunFilter) ([]Run, error) {
 	const op = "runs.list"
-	if _, err := s.requireAdmin(ctx, op, caller); err != nil {
+	if _, err := s.auth.RequireAdmin(ctx, op, caller); err != nil {
 		return nil, err
 	}
 	if f.Limit < 0 {
@@ -111,7 +131,7 @@ func (s *Service) ListRuns(ctx context.Context, caller *Principal, f RunFilter) 
 	if f.Limit > maxRunsListed {
 		f.Limit = maxRunsListed
 	}
-	runs, err := s.cfg.Runs.ListRuns(ctx, f)
+	runs, err := s.store.ListRuns(ctx, f)
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,8 @@ const (
 	AgreementCSP        = "csp"
 )
 
-// Activation scenarios (seed 003): they decide whether the activation
+// Activation scenarios: a new customer, or a trial customer starting fresh,
+// signs up; a trial customer keeping its trial data signs in. They decide whether the activation
 // email's Sign Up or Sign In is the right choice, which cannot be undone.
 const (
 	ScenarioNewCustomer   = "new-customer"
@@ -144,8 +145,8 @@ func (sr *ServiceRequest) HasDocument(kind string) bool {
 	return false
 }
 
-// missing returns what the request lacks to be complete.
-func (sr *ServiceRequest) missing() []string {
+// StillMissing returns what the request lacks to be complete.
+func (sr *ServiceRequest) StillMissing() []string {
 	var m []string
 	if !sr.HasDocument(DocPurchaseOrder) {
 		m = append(m, MissingPurchaseOrder)
@@ -162,15 +163,15 @@ func (sr *ServiceRequest) missing() []string {
 	return m
 }
 
-// move records a transition to status to.
-func (sr *ServiceRequest) move(at time.Time, to, by, why string) {
+// Move records a transition to status to.
+func (sr *ServiceRequest) Move(at time.Time, to, by, why string) {
 	sr.History = append(sr.History, Transition{At: at.UTC(), From: sr.Status, To: to, By: by, Why: why})
 	sr.Status = to
 	sr.Updated = at.UTC()
 }
 
-// notified reports whether the notification key was sent already.
-func (sr *ServiceRequest) notified(key string) bool {
+// WasNotified reports whether the notification key was sent already.
+func (sr *ServiceRequest) WasNotified(key string) bool {
 	for _, k := range sr.Notified {
 		if k == key {
 			return true
@@ -234,6 +235,15 @@ type Step struct {
 	Seq int `json:"seq,omitempty"`
 }
 
+// StepNames returns the names of steps joined by commas, for logs.
+func StepNames(steps []Step) string {
+	n := make([]string, len(steps))
+	for i, s := range steps {
+		n[i] = s.Step
+	}
+	return strings.Join(n, ",")
+}
+
 // Workflow steps.
 const (
 	StepValidate = "validate"
@@ -251,19 +261,29 @@ type StepQueue interface {
 	EnqueueStep(ctx context.Context, s Step, after time.Duration) error
 }
 
-// DeadLetters gives the activation messages the host gave up on (the
-// activation-steps-poison queue).
-type DeadLetters interface {
-	// Dead returns up to n messages; each stays hidden for a while and
+// Inbox hands out the messages of one queue to a consumer outside the
+// Functions host: the activation messages the host gave up on (the
+// activation-steps-poison queue), or the activation steps themselves when an
+// administrator runs them by hand.
+type Inbox interface {
+	// Receive returns up to n messages; each stays hidden for a while and
 	// comes back unless Done removes it.
-	Dead(ctx context.Context, n int) ([]DeadLetter, error)
+	Receive(ctx context.Context, n int) ([]QueuedMessage, error)
 	// Done removes a handled message.
-	Done(ctx context.Context, d DeadLetter) error
+	Done(ctx context.Context, m QueuedMessage) error
 }
 
-// DeadLetter is one poisoned message.
-type DeadLetter struct {
+// QueuedMessage is one message received from an Inbox.
+type QueuedMessage struct {
 	ID      string
 	Receipt string
 	Text    string
+}
+
+// PartNumberOrSKU names the line's product briefly.
+func (l RequestLine) PartNumberOrSKU() string {
+	if l.PartNumber != "" {
+		return l.PartNumber
+	}
+	return l.SkuID
 }

@@ -27,7 +27,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
@@ -70,7 +69,7 @@ func New(files licensing.FileStore, sender string, opts ...Option) *Mailer {
 	for _, o := range opts {
 		o(m)
 	}
-	if a, err := parseAddress(sender); err == nil {
+	if a, err := licensing.ParseAddress(sender); err == nil {
 		m.from = a
 	}
 	if !validDomain.MatchString(m.domain) {
@@ -161,14 +160,14 @@ func (m *Mailer) header(op string, msg licensing.MailMessage) ([][2]string, erro
 	if msg.Date.IsZero() {
 		bad("date", "is required")
 	}
-	if hasControl(msg.Subject) {
+	if licensing.HasHeaderControl(msg.Subject) {
 		bad("subject", "must not contain line breaks or control characters")
 	}
 	var lists [2][]string
 	for i, in := range [][]string{msg.To, msg.Cc} {
 		field := [...]string{"to", "cc"}[i]
 		for j, s := range in {
-			a, err := parseAddress(s)
+			a, err := licensing.ParseAddress(s)
 			if err != nil {
 				bad(fmt.Sprintf("%s[%d]", field, j), "%v", err)
 				continue
@@ -228,24 +227,6 @@ func encodeWords(s string) string {
 		s = s[n:]
 	}
 	return strings.Join(words, " ")
-}
-
-// parseAddress accepts one address ("a@b.example" or "Name <a@b.example>").
-func parseAddress(s string) (*mail.Address, error) {
-	if hasControl(s) {
-		return nil, errors.New("must not contain line breaks or control characters")
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil {
-		return nil, fmt.Errorf("%q is not an email address", s)
-	}
-	return a, nil
-}
-
-// hasControl reports whether s holds a control character other than tab:
-// CR and LF would end a header line and start another.
-func hasControl(s string) bool {
-	return strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\t' }) >= 0
 }
 
 // write writes the message to w and returns the attachment bytes written.

@@ -23,10 +23,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/shared-tenant/licensetrack/shared/devkit/azuritetest"
 	"github.com/shared-tenant/licensetrack/shared/blobstore"
-	"github.com/shared-tenant/licensetrack/shared/licensing"
+	"github.com/shared-tenant/licensetrack/shared/devkit/azuritetest"
 	"github.com/shared-tenant/licensetrack/shared/devkit/memstore"
+	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 
 const sender = "Licensing <licensing@central.example.gov>"

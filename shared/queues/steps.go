@@ -29,35 +29,35 @@ func (q *StepQueue) EnqueueStep(ctx context.Context, s licensing.Step, after tim
 	return q.c.Enqueue(ctx, q.queue, string(b), after)
 }
 
-// DeadLetters reads a poison queue; it implements licensing.DeadLetters.
-type DeadLetters struct {
+// Inbox receives the messages of one queue; it implements licensing.Inbox.
+type Inbox struct {
 	c     *Client
 	queue string
 	// lease is how long a received message stays hidden while handled.
 	lease time.Duration
 }
 
-var _ licensing.DeadLetters = (*DeadLetters)(nil)
+var _ licensing.Inbox = (*Inbox)(nil)
 
-// DeadLetters returns a reader of the poison queue queue.
-func (c *Client) DeadLetters(queue string) *DeadLetters {
-	return &DeadLetters{c: c, queue: queue, lease: 5 * time.Minute}
+// Inbox returns a receiver of the messages of queue.
+func (c *Client) Inbox(queue string) *Inbox {
+	return &Inbox{c: c, queue: queue, lease: 5 * time.Minute}
 }
 
-// Dead receives up to n poisoned messages.
-func (d *DeadLetters) Dead(ctx context.Context, n int) ([]licensing.DeadLetter, error) {
+// Receive receives up to n messages.
+func (d *Inbox) Receive(ctx context.Context, n int) ([]licensing.QueuedMessage, error) {
 	msgs, err := d.c.Receive(ctx, d.queue, n, d.lease)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]licensing.DeadLetter, 0, len(msgs))
+	out := make([]licensing.QueuedMessage, 0, len(msgs))
 	for _, m := range msgs {
-		out = append(out, licensing.DeadLetter{ID: m.ID, Receipt: m.PopReceipt, Text: m.Text})
+		out = append(out, licensing.QueuedMessage{ID: m.ID, Receipt: m.PopReceipt, Text: m.Text})
 	}
 	return out, nil
 }
 
 // Done deletes a handled message.
-func (d *DeadLetters) Done(ctx context.Context, l licensing.DeadLetter) error {
+func (d *Inbox) Done(ctx context.Context, l licensing.QueuedMessage) error {
 	return d.c.Delete(ctx, d.queue, l.ID, l.Receipt)
 }

@@ -16,8 +16,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/shared-tenant/licensetrack/shared/devkit/azuritetest"
 	"github.com/shared-tenant/licensetrack/shared/blobstore"
+	"github.com/shared-tenant/licensetrack/shared/devkit/azuritetest"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 

@@ -189,7 +189,8 @@ func stale(op, what string, err error) error {
 	return licensing.Wrap(op, licensing.Stale, azerr.Message(licensing.Stale, what), err)
 }
 
-// agencyEntity returns the configuration row of a.
+// agencyEntity returns the configuration row of a: explicit columns, the
+// lists as JSON.
 func agencyEntity(a licensing.Agency) map[string]any {
 	props := map[string]any{
 		"PartitionKey": a.ID,
@@ -197,11 +198,12 @@ func agencyEntity(a licensing.Agency) map[string]any {
 		"UpdatedBy":    a.UpdatedBy,
 	}
 	setLong(props, "Name", a.Name)
-	setLong(props, "Contacts", mustJSON(a.Contacts))
-	setLong(props, "Delegates", mustJSON(a.Delegates))
-	setLong(props, "Attribution", mustJSON(a.Attribution))
-	setLong(props, "DelegatedGroups", mustJSON(a.DelegatedGroups))
+	setLong(props, "Contacts", mustJSON([]string(a.Contacts)))
+	setLong(props, "Delegates", mustJSON([]string(a.Delegates)))
+	setLong(props, "Attribution", mustJSON(attributionPayloadOf(a.Attribution)))
+	setLong(props, "DelegatedGroups", mustJSON(delegatedGroupsPayloadOf(a.DelegatedGroups)))
 	setTime(props, "Updated", a.Updated)
+	setSchema(props)
 	return props
 }
 
@@ -212,18 +214,26 @@ func agencyFromEntity(props map[string]any) (licensing.Agency, error) {
 		Name:      getLong(props, "Name"),
 		UpdatedBy: getString(props, "UpdatedBy"),
 	}
+	if err := checkSchema(props, "agency "+a.ID); err != nil {
+		return a, err
+	}
 	var err error
 	if a.Updated, err = getTime(props, "Updated"); err != nil {
 		return a, err
 	}
+	var (
+		contacts, delegates []string
+		attribution         attributionPayload
+		groups              []delegatedGroupPayload
+	)
 	for _, f := range []struct {
 		name string
 		dst  any
 	}{
-		{"Contacts", &a.Contacts},
-		{"Delegates", &a.Delegates},
-		{"Attribution", &a.Attribution},
-		{"DelegatedGroups", &a.DelegatedGroups},
+		{"Contacts", &contacts},
+		{"Delegates", &delegates},
+		{"Attribution", &attribution},
+		{"DelegatedGroups", &groups},
 	} {
 		s := getLong(props, f.name)
 		if s == "" {
@@ -233,6 +243,9 @@ func agencyFromEntity(props map[string]any) (licensing.Agency, error) {
 			return a, errors.New("agency " + a.ID + " property " + f.name + ": " + err.Error())
 		}
 	}
+	a.Contacts, a.Delegates = contacts, delegates
+	a.Attribution = attribution.rule()
+	a.DelegatedGroups = delegatedGroupsOf(groups)
 	return a, nil
 }
 
@@ -242,7 +255,7 @@ func (s *Store) historyEntity(a licensing.Agency, action string) ([]byte, error)
 	if !inRange(when) {
 		when = s.now()
 	}
-	full, err := json.Marshal(a)
+	full, err := encodePayload(agencyPayloadOf(a))
 	if err != nil {
 		return nil, err
 	}
@@ -252,9 +265,89 @@ func (s *Store) historyEntity(a licensing.Agency, action string) ([]byte, error)
 		"Action":       action,
 		"Who":          a.UpdatedBy,
 	}
-	setLong(props, "Agency", string(full))
+	setLong(props, "Agency", full)
 	setTime(props, "When", when)
+	setSchema(props)
 	return json.Marshal(props)
+}
+
+// agencyPayload is the JSON of an agency in the Agency property of a
+// history row: the configuration as written.
+type agencyPayload struct {
+	ID              string                  `json:"id"`
+	Name            string                  `json:"name"`
+	Contacts        []string                `json:"contacts"`
+	Delegates       []string                `json:"delegates"`
+	Attribution     attributionPayload      `json:"attribution"`
+	DelegatedGroups []delegatedGroupPayload `json:"delegatedGroups"`
+	Updated         time.Time               `json:"updated"`
+	UpdatedBy       string                  `json:"updatedBy"`
+	// ETag is the ETag the written agency carried, if any; it is read back
+	// as the history entry's.
+	ETag string `json:"etag,omitempty"`
+}
+
+// attributionPayload is an attribution rule: the Attribution property of a
+// configuration row, and part of an agencyPayload.
+type attributionPayload struct {
+	Attribute string   `json:"attribute"`
+	Values    []string `json:"values,omitempty"`
+	GroupID   string   `json:"groupId,omitempty"`
+}
+
+// delegatedGroupPayload is one delegated group: an element of the
+// DelegatedGroups property of a configuration row, and of an agencyPayload.
+type delegatedGroupPayload struct {
+	Product string `json:"product"`
+	GroupID string `json:"groupId"`
+}
+
+func agencyPayloadOf(a licensing.Agency) agencyPayload {
+	return agencyPayload{
+		ID:              a.ID,
+		Name:            a.Name,
+		Contacts:        a.Contacts,
+		Delegates:       a.Delegates,
+		Attribution:     attributionPayloadOf(a.Attribution),
+		DelegatedGroups: delegatedGroupsPayloadOf(a.DelegatedGroups),
+		Updated:         a.Updated,
+		UpdatedBy:       a.UpdatedBy,
+		ETag:            a.ETag,
+	}
+}
+
+func (p agencyPayload) agency() licensing.Agency {
+	return licensing.Agency{
+		ID:              p.ID,
+		Name:            p.Name,
+		Contacts:        p.Contacts,
+		Delegates:       p.Delegates,
+		Attribution:     p.Attribution.rule(),
+		DelegatedGroups: delegatedGroupsOf(p.DelegatedGroups),
+		Updated:         p.Updated,
+		UpdatedBy:       p.UpdatedBy,
+		ETag:            p.ETag,
+	}
+}
+
+func attributionPayloadOf(r licensing.AttributionRule) attributionPayload {
+	return attributionPayload{Attribute: r.Attribute, Values: r.Values, GroupID: r.GroupID}
+}
+
+func (p attributionPayload) rule() licensing.AttributionRule {
+	return licensing.AttributionRule{Attribute: p.Attribute, Values: p.Values, GroupID: p.GroupID}
+}
+
+func delegatedGroupsPayloadOf(gs []licensing.DelegatedGroup) []delegatedGroupPayload {
+	return mapSlice(gs, func(g licensing.DelegatedGroup) delegatedGroupPayload {
+		return delegatedGroupPayload{Product: g.Product, GroupID: g.GroupID}
+	})
+}
+
+func delegatedGroupsOf(ps []delegatedGroupPayload) []licensing.DelegatedGroup {
+	return mapSlice(ps, func(p delegatedGroupPayload) licensing.DelegatedGroup {
+		return licensing.DelegatedGroup{Product: p.Product, GroupID: p.GroupID}
+	})
 }
 
 // AgencyHistory returns the audit trail of agency id, newest first, at most
@@ -282,9 +375,15 @@ func (s *Store) AgencyHistory(ctx context.Context, id string, limit int) ([]Agen
 			if c.When, err = getTime(props, "When"); err != nil {
 				return nil, internal(op, err)
 			}
-			if err := json.Unmarshal([]byte(getLong(props, "Agency")), &c.Agency); err != nil {
+			what := "agency history row " + getString(props, "RowKey")
+			if err := checkSchema(props, what); err != nil {
 				return nil, internal(op, err)
 			}
+			var p agencyPayload
+			if err := decodePayload(getLong(props, "Agency"), what, &p); err != nil {
+				return nil, internal(op, err)
+			}
+			c.Agency = p.agency()
 			out = append(out, c)
 			if limit > 0 && len(out) == limit {
 				break
@@ -303,10 +402,13 @@ func pageSize(limit int) *int32 {
 	return &n
 }
 
+// mustJSON returns the JSON of v, a payload of this package or a list or
+// map of plain values.
 func mustJSON(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
-		// Only plain strings and structs of strings are marshalled here.
+		// Only payloads of this package and lists and maps of strings and
+		// numbers come here.
 		panic("tablestore: " + err.Error())
 	}
 	return strings.TrimSpace(string(b))

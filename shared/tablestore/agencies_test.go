@@ -11,9 +11,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/shared-tenant/licensetrack/shared/devkit/storetest"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/storageaccount"
-	"github.com/shared-tenant/licensetrack/shared/devkit/storetest"
 )
 
 func TestAgencyHistory(t *testing.T) {

@@ -3,6 +3,7 @@ package tablestore
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
@@ -19,12 +20,13 @@ func (s *Store) PutDelivery(ctx context.Context, d licensing.Delivery) error {
 	if err := checkKey(op, "The report key", d.Key); err != nil {
 		return err
 	}
-	body, err := json.Marshal(d)
+	body, err := encodePayload(deliveryPayloadOf(d))
 	if err != nil {
 		return internal(op, err)
 	}
 	props := map[string]any{"PartitionKey": d.Run, "RowKey": d.Key, "State": d.State}
-	setLong(props, "Delivery", string(body))
+	setLong(props, "Delivery", body)
+	setSchema(props)
 	b, err := json.Marshal(props)
 	if err != nil {
 		return internal(op, err)
@@ -70,9 +72,34 @@ func deliveryFrom(op string, raw []byte) (licensing.Delivery, error) {
 	if err != nil {
 		return licensing.Delivery{}, internal(op, err)
 	}
-	var d licensing.Delivery
-	if err := json.Unmarshal([]byte(getLong(props, "Delivery")), &d); err != nil {
+	what := "delivery row " + getString(props, "PartitionKey") + "/" + getString(props, "RowKey")
+	if err := checkSchema(props, what); err != nil {
 		return licensing.Delivery{}, internal(op, err)
 	}
-	return d, nil
+	var p deliveryPayload
+	if err := decodePayload(getLong(props, "Delivery"), what, &p); err != nil {
+		return licensing.Delivery{}, internal(op, err)
+	}
+	return p.delivery(), nil
+}
+
+// deliveryPayload is the JSON of a delivery in the Delivery property of its
+// row.
+type deliveryPayload struct {
+	Run    string    `json:"run"`
+	Key    string    `json:"key"`
+	State  string    `json:"state"`
+	File   string    `json:"file"`
+	Size   int64     `json:"size,omitempty"`
+	To     []string  `json:"to,omitempty"`
+	At     time.Time `json:"at"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+func deliveryPayloadOf(d licensing.Delivery) deliveryPayload {
+	return deliveryPayload{Run: d.Run, Key: d.Key, State: d.State, File: d.File, Size: d.Size, To: d.To, At: d.At, Detail: d.Detail}
+}
+
+func (p deliveryPayload) delivery() licensing.Delivery {
+	return licensing.Delivery{Run: p.Run, Key: p.Key, State: p.State, File: p.File, Size: p.Size, To: p.To, At: p.At, Detail: p.Detail}
 }

@@ -11,7 +11,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -194,12 +193,12 @@ func (s *Store) lineActions(p licensing.Purchase, who, why string) ([]aztables.T
 	if !inRange(at) {
 		at = s.now()
 	}
-	detail, err := json.Marshal(p)
+	detail, err := encodePayload(purchasePayloadOf(p))
 	if err != nil {
 		return nil, 0, err
 	}
 	entry, err := json.Marshal(auditEntity(licensing.AuditEntry{
-		At: at, Who: who, Action: licensing.AuditAdded, Agency: p.Agency, Purchase: p.ID, Why: why, Detail: string(detail),
+		At: at, Who: who, Action: licensing.AuditAdded, Agency: p.Agency, Purchase: p.ID, Why: why, Detail: detail,
 	}))
 	if err != nil {
 		return nil, 0, err
@@ -321,8 +320,8 @@ func activationActions(agency, id string, etag azcore.ETag, at time.Time, who, w
 	}, nil
 }
 
-// ListPurchases returns the lines matching f, ordered by agency, term start
-// and id.
+// ListPurchases returns the lines matching f in ledger order
+// (licensing.SortLedger).
 func (s *Store) ListPurchases(ctx context.Context, f licensing.PurchaseFilter) ([]licensing.Purchase, error) {
 	const op = "tablestore.listPurchases"
 	filter := "RowKey ge " + quote(linePrefix) + " and RowKey lt " + quote(lineEnd)
@@ -348,16 +347,7 @@ func (s *Store) ListPurchases(ctx context.Context, f licensing.PurchaseFilter) (
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Agency != b.Agency {
-			return a.Agency < b.Agency
-		}
-		if !a.TermStart.Equal(b.TermStart) {
-			return a.TermStart.Before(b.TermStart)
-		}
-		return a.ID < b.ID
-	})
+	licensing.SortLedger(out)
 	return out, nil
 }
 
@@ -381,6 +371,9 @@ func (s *Store) PurchaseAudit(ctx context.Context, agency string, limit int) ([]
 			if err != nil {
 				return nil, internal(op, err)
 			}
+			if err := checkSchema(props, "purchase audit row "+getString(props, "RowKey")); err != nil {
+				return nil, internal(op, err)
+			}
 			a := licensing.AuditEntry{
 				Who: getString(props, "Who"), Action: getString(props, "Action"), Agency: getString(props, "PartitionKey"),
 				Purchase: getString(props, "Purchase"), Why: getLong(props, "Why"), Detail: getLong(props, "Detail"),
@@ -397,7 +390,8 @@ func (s *Store) PurchaseAudit(ctx context.Context, agency string, limit int) ([]
 	return out, nil
 }
 
-// auditEntity returns a new audit row for e.
+// auditEntity returns a new audit row for e: explicit columns; Detail holds
+// a purchasePayload for an added line.
 func auditEntity(e licensing.AuditEntry) map[string]any {
 	at := e.At
 	if !inRange(at) {
@@ -413,7 +407,41 @@ func auditEntity(e licensing.AuditEntry) map[string]any {
 	setTime(props, "At", e.At)
 	setLong(props, "Why", e.Why)
 	setLong(props, "Detail", e.Detail)
+	setSchema(props)
 	return props
+}
+
+// purchasePayload is the JSON of a line in the Detail property of the audit
+// row that records its addition. It is kept for the record and returned as
+// written, never read back into a line.
+type purchasePayload struct {
+	ID          string     `json:"id"`
+	Agency      string     `json:"agency"`
+	SkuID       string     `json:"skuId"`
+	PartNumber  string     `json:"skuPartNumber,omitempty"`
+	Quantity    int        `json:"quantity"`
+	TermStart   dayJSON    `json:"termStart"`
+	TermEnd     dayJSON    `json:"termEnd"`
+	PONumber    string     `json:"poNumber"`
+	Reseller    string     `json:"reseller,omitempty"`
+	Agreement   string     `json:"agreement,omitempty"`
+	SRID        string     `json:"serviceRequest,omitempty"`
+	Source      string     `json:"source"`
+	Corrects    string     `json:"corrects,omitempty"`
+	Replaces    []string   `json:"replaces,omitempty"`
+	ActivatedAt *time.Time `json:"activatedAt,omitempty"`
+	Created     time.Time  `json:"created"`
+	CreatedBy   string     `json:"createdBy"`
+	Reason      string     `json:"reason,omitempty"`
+}
+
+func purchasePayloadOf(p licensing.Purchase) purchasePayload {
+	return purchasePayload{
+		ID: p.ID, Agency: p.Agency, SkuID: p.SkuID, PartNumber: p.PartNumber, Quantity: p.Quantity,
+		TermStart: dayOf(p.TermStart), TermEnd: dayOf(p.TermEnd), PONumber: p.PONumber, Reseller: p.Reseller,
+		Agreement: p.Agreement, SRID: p.SRID, Source: p.Source, Corrects: p.Corrects, Replaces: p.Replaces,
+		ActivatedAt: p.ActivatedAt, Created: p.Created, CreatedBy: p.CreatedBy, Reason: p.Reason,
+	}
 }
 
 // purchaseEntity returns the row of line p.
@@ -436,7 +464,7 @@ func purchaseEntity(p licensing.Purchase) map[string]any {
 		"CreatedBy":    p.CreatedBy,
 	}
 	if len(p.Replaces) > 0 {
-		setLong(props, "Replaces", mustJSON(p.Replaces))
+		setLong(props, "Replaces", mustJSON([]string(p.Replaces)))
 	}
 	if p.ActivatedAt != nil {
 		setTime(props, "ActivatedAt", *p.ActivatedAt)
@@ -482,9 +510,11 @@ func purchaseFromEntity(props map[string]any) (licensing.Purchase, error) {
 		}
 	}
 	if r := getLong(props, "Replaces"); r != "" {
-		if err := json.Unmarshal([]byte(r), &p.Replaces); err != nil {
+		var replaces []string
+		if err := json.Unmarshal([]byte(r), &replaces); err != nil {
 			return p, fmt.Errorf("purchase line %s property Replaces: %w", p.ID, err)
 		}
+		p.Replaces = replaces
 	}
 	if p.Created, err = getTime(props, "Created"); err != nil {
 		return p, err

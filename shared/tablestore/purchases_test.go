@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/devkit/storetest"
+	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 
 // TestConcurrentPurchaseWrites races writers of the same lines and

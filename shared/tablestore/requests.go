@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
@@ -23,13 +25,14 @@ func poRow(po string) string {
 }
 
 func requestEntity(sr licensing.ServiceRequest) ([]byte, error) {
-	body, err := json.Marshal(sr)
+	body, err := encodePayload(requestPayloadOf(sr))
 	if err != nil {
 		return nil, err
 	}
 	props := map[string]any{"PartitionKey": sr.Agency, "RowKey": requestRow(sr.ID), "Status": sr.Status, "PONumber": sr.PONumber}
 	setTime(props, "Created", sr.Created)
-	setLong(props, "Request", string(body))
+	setLong(props, "Request", body)
+	setSchema(props)
 	return json.Marshal(props)
 }
 
@@ -42,14 +45,164 @@ func requestFrom(raw []byte, etag string) (licensing.ServiceRequest, error) {
 	if err != nil {
 		return licensing.ServiceRequest{}, err
 	}
-	var sr licensing.ServiceRequest
-	if err := json.Unmarshal([]byte(getLong(props, "Request")), &sr); err != nil {
+	what := "service request row " + getString(props, "RowKey")
+	if err := checkSchema(props, what); err != nil {
 		return licensing.ServiceRequest{}, err
+	}
+	var p requestPayload
+	if err := decodePayload(getLong(props, "Request"), what, &p); err != nil {
+		return licensing.ServiceRequest{}, err
+	}
+	sr, err := p.request()
+	if err != nil {
+		return licensing.ServiceRequest{}, fmt.Errorf("%s: %w", what, err)
 	}
 	if etag == "" {
 		etag = etagOf(props)
 	}
 	sr.ETag = etag
+	return sr, nil
+}
+
+// requestPayload is the JSON of a service request in the Request property
+// of its "sr-" row. The ETag is not stored: it is the row's.
+type requestPayload struct {
+	ID          string               `json:"id"`
+	Agency      string               `json:"agency"`
+	PONumber    string               `json:"poNumber"`
+	Reseller    string               `json:"reseller,omitempty"`
+	Agreement   string               `json:"agreement"`
+	Renewal     bool                 `json:"renewal"`
+	Scenario    string               `json:"activationScenario"`
+	TermStart   dayJSON              `json:"termStart"`
+	TermEnd     dayJSON              `json:"termEnd"`
+	Lines       []requestLinePayload `json:"lines"`
+	Documents   []documentPayload    `json:"documents"`
+	Requester   personPayload        `json:"requester"`
+	Status      string               `json:"status"`
+	Missing     []string             `json:"missing,omitempty"`
+	Failure     string               `json:"failure,omitempty"`
+	Baseline    map[string]int       `json:"baseline,omitempty"`
+	Purchases   []string             `json:"purchases,omitempty"`
+	VerifyUntil *time.Time           `json:"verifyUntil,omitempty"`
+	VerifySeq   int                  `json:"verifySeq,omitempty"`
+	Notified    []string             `json:"notified,omitempty"`
+	History     []transitionPayload  `json:"history"`
+	Created     time.Time            `json:"created"`
+	Updated     time.Time            `json:"updated"`
+	CreatedBy   string               `json:"createdBy"`
+	Fingerprint string               `json:"fingerprint"`
+}
+
+type requestLinePayload struct {
+	SKU        string `json:"sku"`
+	SkuID      string `json:"skuId"`
+	PartNumber string `json:"skuPartNumber,omitempty"`
+	Product    string `json:"product,omitempty"`
+	Quantity   int    `json:"quantity"`
+}
+
+type documentPayload struct {
+	Kind        string    `json:"kind"`
+	FileName    string    `json:"fileName"`
+	ContentType string    `json:"contentType"`
+	Size        int64     `json:"size"`
+	SHA256      string    `json:"sha256"`
+	Blob        string    `json:"blob"`
+	Added       time.Time `json:"added"`
+}
+
+type personPayload struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+type transitionPayload struct {
+	At   time.Time `json:"at"`
+	From string    `json:"from,omitempty"`
+	To   string    `json:"to"`
+	By   string    `json:"by"`
+	Why  string    `json:"why,omitempty"`
+}
+
+func requestPayloadOf(sr licensing.ServiceRequest) requestPayload {
+	return requestPayload{
+		ID:        sr.ID,
+		Agency:    sr.Agency,
+		PONumber:  sr.PONumber,
+		Reseller:  sr.Reseller,
+		Agreement: sr.Agreement,
+		Renewal:   sr.Renewal,
+		Scenario:  sr.Scenario,
+		TermStart: dayOf(sr.TermStart),
+		TermEnd:   dayOf(sr.TermEnd),
+		Lines: mapSlice(sr.Lines, func(l licensing.RequestLine) requestLinePayload {
+			return requestLinePayload{SKU: l.SKU, SkuID: l.SkuID, PartNumber: l.PartNumber, Product: l.Product, Quantity: l.Quantity}
+		}),
+		Documents: mapSlice(sr.Documents, func(d licensing.Document) documentPayload {
+			return documentPayload{Kind: d.Kind, FileName: d.FileName, ContentType: d.ContentType, Size: d.Size,
+				SHA256: d.SHA256, Blob: d.Blob, Added: d.Added}
+		}),
+		Requester:   personPayload{Name: sr.Requester.Name, Email: sr.Requester.Email},
+		Status:      sr.Status,
+		Missing:     sr.Missing,
+		Failure:     sr.Failure,
+		Baseline:    sr.Baseline,
+		Purchases:   sr.Purchases,
+		VerifyUntil: sr.VerifyUntil,
+		VerifySeq:   sr.VerifySeq,
+		Notified:    sr.Notified,
+		History: mapSlice(sr.History, func(t licensing.Transition) transitionPayload {
+			return transitionPayload{At: t.At, From: t.From, To: t.To, By: t.By, Why: t.Why}
+		}),
+		Created:     sr.Created,
+		Updated:     sr.Updated,
+		CreatedBy:   sr.CreatedBy,
+		Fingerprint: sr.Fingerprint,
+	}
+}
+
+// request returns the service request p holds, without an ETag.
+func (p requestPayload) request() (licensing.ServiceRequest, error) {
+	sr := licensing.ServiceRequest{
+		ID:        p.ID,
+		Agency:    p.Agency,
+		PONumber:  p.PONumber,
+		Reseller:  p.Reseller,
+		Agreement: p.Agreement,
+		Renewal:   p.Renewal,
+		Scenario:  p.Scenario,
+		Lines: mapSlice(p.Lines, func(l requestLinePayload) licensing.RequestLine {
+			return licensing.RequestLine{SKU: l.SKU, SkuID: l.SkuID, PartNumber: l.PartNumber, Product: l.Product, Quantity: l.Quantity}
+		}),
+		Documents: mapSlice(p.Documents, func(d documentPayload) licensing.Document {
+			return licensing.Document{Kind: d.Kind, FileName: d.FileName, ContentType: d.ContentType, Size: d.Size,
+				SHA256: d.SHA256, Blob: d.Blob, Added: d.Added}
+		}),
+		Requester:   licensing.Person{Name: p.Requester.Name, Email: p.Requester.Email},
+		Status:      p.Status,
+		Missing:     p.Missing,
+		Failure:     p.Failure,
+		Baseline:    p.Baseline,
+		Purchases:   p.Purchases,
+		VerifyUntil: p.VerifyUntil,
+		VerifySeq:   p.VerifySeq,
+		Notified:    p.Notified,
+		History: mapSlice(p.History, func(t transitionPayload) licensing.Transition {
+			return licensing.Transition{At: t.At, From: t.From, To: t.To, By: t.By, Why: t.Why}
+		}),
+		Created:     p.Created,
+		Updated:     p.Updated,
+		CreatedBy:   p.CreatedBy,
+		Fingerprint: p.Fingerprint,
+	}
+	var err error
+	if sr.TermStart, err = p.TermStart.date(); err != nil {
+		return sr, fmt.Errorf("termStart: %w", err)
+	}
+	if sr.TermEnd, err = p.TermEnd.date(); err != nil {
+		return sr, fmt.Errorf("termEnd: %w", err)
+	}
 	return sr, nil
 }
 

@@ -46,7 +46,7 @@ func (s *Store) PutRun(ctx context.Context, r licensing.Run) error {
 		"Trigger":      r.Trigger,
 		"Outcome":      r.Outcome,
 		"Message":      truncateUnits(r.Message, maxRunMessage),
-		"Counts":       mustJSON(r.Counts),
+		"Counts":       mustJSON(map[string]int(r.Counts)),
 	}
 	setTime(props, "Started", r.Started)
 	if r.Ended != nil {
@@ -127,9 +127,11 @@ func runFromEntity(b []byte) (licensing.Run, error) {
 		r.Ended = &ended
 	}
 	if c := getString(props, "Counts"); c != "" && c != "null" {
-		if err := json.Unmarshal([]byte(c), &r.Counts); err != nil {
+		var counts map[string]int
+		if err := json.Unmarshal([]byte(c), &counts); err != nil {
 			return r, fmt.Errorf("run %s counts: %w", r.ID, err)
 		}
+		r.Counts = counts
 	}
 	return r, nil
 }

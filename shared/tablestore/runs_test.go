@@ -10,8 +10,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/devkit/storetest"
+	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 
 // TestRunPaging lists more runs than Azurite returns in one page (1000).

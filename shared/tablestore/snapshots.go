@@ -3,8 +3,8 @@ package tablestore
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
@@ -47,12 +47,7 @@ func (s *Store) PublishSnapshot(ctx context.Context, snap licensing.Snapshot, us
 		if err := checkKey(op, "The usage key", rk); err != nil {
 			return err
 		}
-		b, err := json.Marshal(map[string]any{
-			"PartitionKey": pk, "RowKey": rk,
-			"Agency": u.Agency, "SkuID": u.SkuID,
-			"Users": u.Users, "Direct": u.Direct, "ByGroup": u.ByGroup,
-			"Disabled": u.Disabled, "NeverSignedIn": u.NeverSignedIn, "Errors": u.Errors,
-		})
+		b, err := json.Marshal(usageRowOf(pk, rk, u))
 		if err != nil {
 			return internal(op, err)
 		}
@@ -66,13 +61,14 @@ func (s *Store) PublishSnapshot(ctx context.Context, snap licensing.Snapshot, us
 	if err := flush(); err != nil {
 		return err
 	}
-	meta, err := json.Marshal(snap)
+	meta, err := encodePayload(snapshotPayloadOf(snap))
 	if err != nil {
 		return internal(op, err)
 	}
 	props := map[string]any{"PartitionKey": pk, "RowKey": metaRow, "SnapshotID": snap.ID}
 	setTime(props, "Taken", snap.Taken)
-	setLong(props, "Snapshot", string(meta))
+	setLong(props, "Snapshot", meta)
+	setSchema(props)
 	b, err := json.Marshal(props)
 	if err != nil {
 		return internal(op, err)
@@ -158,11 +154,15 @@ func (s *Store) GetSnapshot(ctx context.Context, id string) (licensing.Snapshot,
 	if err != nil {
 		return licensing.Snapshot{}, internal(op, err)
 	}
-	var snap licensing.Snapshot
-	if err := json.Unmarshal([]byte(getLong(props, "Snapshot")), &snap); err != nil {
-		return licensing.Snapshot{}, internal(op, fmt.Errorf("snapshot %s: %w", id, err))
+	what := "snapshot " + id
+	if err := checkSchema(props, what); err != nil {
+		return licensing.Snapshot{}, internal(op, err)
 	}
-	return snap, nil
+	var p snapshotPayload
+	if err := decodePayload(getLong(props, "Snapshot"), what, &p); err != nil {
+		return licensing.Snapshot{}, internal(op, err)
+	}
+	return p.snapshot(), nil
 }
 
 // SnapshotUsage returns the usage counts of snapshot id, ordered by agency
@@ -176,19 +176,103 @@ func (s *Store) SnapshotUsage(ctx context.Context, id string) ([]licensing.Usage
 		" and RowKey ge " + quote(usagePrefix) + " and RowKey lt " + quote(strings.TrimSuffix(usagePrefix, "-")+".")
 	var out []licensing.Usage
 	err := eachEntity(ctx, s.snapshots, filter, op, "snapshot "+id, func(e []byte) error {
-		var u struct {
-			Agency, SkuID                                           string
-			Users, Direct, ByGroup, Disabled, NeverSignedIn, Errors int
-		}
+		var u usageRow
 		if err := json.Unmarshal(e, &u); err != nil {
 			return internal(op, err)
 		}
-		out = append(out, licensing.Usage{Agency: u.Agency, SkuID: u.SkuID, Users: u.Users, Direct: u.Direct,
-			ByGroup: u.ByGroup, Disabled: u.Disabled, NeverSignedIn: u.NeverSignedIn, Errors: u.Errors})
+		out = append(out, u.usage())
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// usageRow is the row of one usage count: explicit columns.
+type usageRow struct {
+	PartitionKey  string `json:"PartitionKey"`
+	RowKey        string `json:"RowKey"`
+	Agency        string `json:"Agency"`
+	SkuID         string `json:"SkuID"`
+	Users         int    `json:"Users"`
+	Direct        int    `json:"Direct"`
+	ByGroup       int    `json:"ByGroup"`
+	Disabled      int    `json:"Disabled"`
+	NeverSignedIn int    `json:"NeverSignedIn"`
+	Errors        int    `json:"Errors"`
+}
+
+func usageRowOf(pk, rk string, u licensing.Usage) usageRow {
+	return usageRow{PartitionKey: pk, RowKey: rk, Agency: u.Agency, SkuID: u.SkuID, Users: u.Users, Direct: u.Direct,
+		ByGroup: u.ByGroup, Disabled: u.Disabled, NeverSignedIn: u.NeverSignedIn, Errors: u.Errors}
+}
+
+func (r usageRow) usage() licensing.Usage {
+	return licensing.Usage{Agency: r.Agency, SkuID: r.SkuID, Users: r.Users, Direct: r.Direct,
+		ByGroup: r.ByGroup, Disabled: r.Disabled, NeverSignedIn: r.NeverSignedIn, Errors: r.Errors}
+}
+
+// snapshotPayload is the JSON of a snapshot's summary in the Snapshot
+// property of its "meta" row.
+type snapshotPayload struct {
+	ID              string             `json:"id"`
+	Taken           time.Time          `json:"taken"`
+	Full            bool               `json:"full"`
+	Base            string             `json:"base,omitempty"`
+	UsersFile       string             `json:"usersFile"`
+	DeltaLink       string             `json:"deltaLink,omitempty"`
+	Users           int                `json:"users"`
+	LicensedUsers   int                `json:"licensedUsers"`
+	Agencies        int                `json:"agencies"`
+	Unattributed    int                `json:"unattributed"`
+	Conflicts       int                `json:"conflicts"`
+	Changes         int                `json:"changes"`
+	Requests        int                `json:"requests"`
+	SignInAvailable bool               `json:"signInAvailable"`
+	Notes           []string           `json:"notes,omitempty"`
+	Tenant          []tenantSkuPayload `json:"tenant"`
+	Duration        string             `json:"duration"`
+}
+
+// tenantSkuPayload is one of the tenant's SKUs in a snapshotPayload. Its
+// keys are capitalized: they were first written from a type without JSON
+// tags.
+type tenantSkuPayload struct {
+	SkuID            string `json:"SkuID"`
+	PartNumber       string `json:"PartNumber"`
+	CapabilityStatus string `json:"CapabilityStatus"`
+	Enabled          int    `json:"Enabled"`
+	Warning          int    `json:"Warning"`
+	Suspended        int    `json:"Suspended"`
+	LockedOut        int    `json:"LockedOut"`
+	Consumed         int    `json:"Consumed"`
+}
+
+func snapshotPayloadOf(s licensing.Snapshot) snapshotPayload {
+	return snapshotPayload{
+		ID: s.ID, Taken: s.Taken, Full: s.Full, Base: s.Base, UsersFile: s.UsersFile, DeltaLink: s.DeltaLink,
+		Users: s.Users, LicensedUsers: s.LicensedUsers, Agencies: s.Agencies, Unattributed: s.Unattributed,
+		Conflicts: s.Conflicts, Changes: s.Changes, Requests: s.Requests, SignInAvailable: s.SignInAvailable,
+		Notes: s.Notes,
+		Tenant: mapSlice(s.Tenant, func(t licensing.TenantSku) tenantSkuPayload {
+			return tenantSkuPayload{SkuID: t.SkuID, PartNumber: t.PartNumber, CapabilityStatus: t.CapabilityStatus,
+				Enabled: t.Enabled, Warning: t.Warning, Suspended: t.Suspended, LockedOut: t.LockedOut, Consumed: t.Consumed}
+		}),
+		Duration: s.Duration,
+	}
+}
+
+func (p snapshotPayload) snapshot() licensing.Snapshot {
+	return licensing.Snapshot{
+		ID: p.ID, Taken: p.Taken, Full: p.Full, Base: p.Base, UsersFile: p.UsersFile, DeltaLink: p.DeltaLink,
+		Users: p.Users, LicensedUsers: p.LicensedUsers, Agencies: p.Agencies, Unattributed: p.Unattributed,
+		Conflicts: p.Conflicts, Changes: p.Changes, Requests: p.Requests, SignInAvailable: p.SignInAvailable,
+		Notes: p.Notes,
+		Tenant: mapSlice(p.Tenant, func(t tenantSkuPayload) licensing.TenantSku {
+			return licensing.TenantSku{SkuID: t.SkuID, PartNumber: t.PartNumber, CapabilityStatus: t.CapabilityStatus,
+				Enabled: t.Enabled, Warning: t.Warning, Suspended: t.Suspended, LockedOut: t.LockedOut, Consumed: t.Consumed}
+		}),
+		Duration: p.Duration,
+	}
 }

@@ -27,6 +27,10 @@
 //	                  RowKey "po-{hex of the upper-case PO number}": the
 //	                  index of the agency's requests by PO, written in the
 //	                  same transaction as the request
+//
+// The JSON held in properties is encoded from this package's payload types,
+// not from the domain types, and rows holding it carry a Schema number (see
+// rows.go).
 package tablestore
 
 import (

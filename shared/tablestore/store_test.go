@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/shared-tenant/licensetrack/shared/devkit/azuritetest"
-	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/devkit/storetest"
+	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 
 // newStore returns a Store on fresh tables in Azurite, deleted after the test.

@@ -34,8 +34,9 @@ const (
 // excelMaxRows is the most rows an Excel sheet holds.
 const excelMaxRows = excelize.TotalRows
 
-// ReportWriter writes the license reports of DESIGN section 7 as XLSX
-// workbooks with excelize. Summaries are ordinary sheets with real number
+// ReportWriter writes the license reports as XLSX workbooks with excelize:
+// an agency's report (Summary, Users, Purchases) and central IT's
+// enterprise summary. Summaries are ordinary sheets with real number
 // and date cells, a frozen header, an Excel table (filter buttons, banded
 // rows), totals and the sentences that explain them; user lists are
 // streamed, so memory does not grow with the number of users. Text from

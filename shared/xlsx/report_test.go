@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -522,17 +523,24 @@ var hostile = []struct {
 	{"line break kept", "first\nsecond", "first\nsecond"},
 	{"invalid UTF-8", "bad\xffbyte", "bad\uFFFDbyte"},
 	{"unicode", "Zoë Ångström 名前 😀", "Zoë Ångström 名前 😀"},
+}
+
+// tooLong are texts longer than a cell holds, with the value each must be
+// stored as.
+var tooLong = []struct {
+	name, in, want string
+}{
 	{"40,000 characters", strings.Repeat("x", 40000), strings.Repeat("x", maxCellUnits)},
 	{"40,000 characters after =", "=" + strings.Repeat("y", 40000), "'=" + strings.Repeat("y", maxCellUnits-2)},
 	{"astral characters at the limit", strings.Repeat("😀", 20000), strings.Repeat("😀", maxCellUnits/2)},
 }
 
-// TestFormulaInjection feeds hostile text through every text field of both
-// workbooks and reads each cell back: a string, never a formula, holding
-// the original text (with an apostrophe in front where it could be read as
-// a formula).
+// TestFormulaInjection feeds hostile and too long text through every text
+// field of both workbooks and reads each cell back: a string, never a
+// formula, holding the original text (with an apostrophe in front where it
+// could be read as a formula, cut to what a cell holds).
 func TestFormulaInjection(t *testing.T) {
-	for _, h := range hostile {
+	for _, h := range slices.Concat(hostile, tooLong) {
 		t.Run(h.name, func(t *testing.T) {
 			s := h.in
 			user := licensing.UserLine{UserPrincipalName: s, DisplayName: s, Agency: s, Matched: s,
@@ -597,8 +605,10 @@ func TestFormulaInjection(t *testing.T) {
 	}
 }
 
+// TestSafeText checks the cut to a cell's size; licensing.FormulaSafe,
+// tested where it is, does the rest.
 func TestSafeText(t *testing.T) {
-	for _, h := range hostile {
+	for _, h := range tooLong {
 		if got := safeText(h.in); got != h.want {
 			t.Errorf("%s: safeText = %.60q, want %.60q", h.name, got, h.want)
 		}

@@ -1,6 +1,6 @@
 // Package funchost plays the Azure Functions host for this app's custom
 // handler, so that tests and local runs can exercise the handler through the
-// same protocol the real host speaks (see PLATFORM.md).
+// same protocol the real host speaks (docs/host-protocol.md describes it).
 //
 // Load reads host.json and every function.json of an app directory and
 // validates them. An App then either starts the handler executable (App.Start)

@@ -3,9 +3,9 @@ package memstore_test
 import (
 	"testing"
 
-	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/devkit/memstore"
 	"github.com/shared-tenant/licensetrack/shared/devkit/storetest"
+	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 
 func TestAgencyStore(t *testing.T) {

@@ -99,8 +99,8 @@ func (s *Store) ActivatePurchases(ctx context.Context, agency string, ids []stri
 	return nil
 }
 
-// ListPurchases returns the lines matching f, ordered by agency, term start
-// and id.
+// ListPurchases returns the lines matching f in ledger order
+// (licensing.SortLedger).
 func (s *Store) ListPurchases(ctx context.Context, f licensing.PurchaseFilter) ([]licensing.Purchase, error) {
 	const op = "memstore.listPurchases"
 	if err := ctx.Err(); err != nil {
@@ -116,16 +116,7 @@ func (s *Store) ListPurchases(ctx context.Context, f licensing.PurchaseFilter) (
 		}
 		out = append(out, copyPurchase(p))
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Agency != b.Agency {
-			return a.Agency < b.Agency
-		}
-		if !a.TermStart.Equal(b.TermStart) {
-			return a.TermStart.Before(b.TermStart)
-		}
-		return a.ID < b.ID
-	})
+	licensing.SortLedger(out)
 	return out, nil
 }
 

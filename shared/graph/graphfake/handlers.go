@@ -8,16 +8,15 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 
 // userProperties are the user properties the fake can serve, in the order
-// it writes them.
-var userProperties = []string{
-	"id", "userPrincipalName", "displayName", "mail", "givenName", "surname", "jobTitle",
-	"businessPhones", "mobilePhone", "preferredLanguage", "department", "companyName",
-	"officeLocation", "onPremisesExtensionAttributes", "usageLocation", "accountEnabled",
-	"createdDateTime", "assignedLicenses", "licenseAssignmentStates", "signInActivity",
-}
+// it writes them: those the app reads (licensing.UserFields), the others
+// Graph returns for a user without $select, and signInActivity.
+var userProperties = append(licensing.UserFields(),
+	"givenName", "surname", "jobTitle", "businessPhones", "mobilePhone", "preferredLanguage", "signInActivity")
 
 // defaultUserProperties are what Graph v1.0 returns for a user without
 // $select.

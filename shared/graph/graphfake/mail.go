@@ -5,11 +5,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"net/mail"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 
 // Endpoints of the mail API. EndpointUpload is the pre-authenticated upload
@@ -263,7 +264,7 @@ func (m *jsonMessage) message(from string) (SentMessage, *reply) {
 	}{{m.ToRecipients, &out.To}, {m.CcRecipients, &out.Cc}} {
 		for _, r := range list.in {
 			a := r.EmailAddress.Address
-			if _, err := mail.ParseAddress(a); err != nil || strings.ContainsAny(a, "\r\n") {
+			if _, err := licensing.ParseAddress(a); err != nil {
 				rep := badRequest("ErrorInvalidRecipients", "At least one recipient isn't valid: '"+a+"' is not an SMTP address.")
 				return out, &rep
 			}

@@ -1,0 +1,230 @@
+package usage
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/shared-tenant/licensetrack/shared/licensing"
+)
+
+// LicenseReport is the ad-hoc report's numbers, on demand: per
+// agency and product what was bought and what is in use, from the latest
+// snapshot.
+type LicenseReport struct {
+	Date       licensing.Date             `json:"date"`
+	DataAsOf   time.Time                  `json:"dataAsOf"`
+	SnapshotID string                     `json:"snapshot"`
+	Agencies   []AgencyNumbers            `json:"agencies"`
+	Tenant     []licensing.TenantCheckRow `json:"tenantCheck,omitempty"`
+}
+
+// AgencyNumbers is one agency of the ad-hoc report.
+type AgencyNumbers struct {
+	Agency   string                  `json:"agency"`
+	Name     string                  `json:"name"`
+	Users    int                     `json:"licensedUsers"`
+	Products []licensing.ProductLine `json:"products"`
+}
+
+// LicenseRow is one user and license, the CSV export's row (in the spirit
+// of the admin center's export).
+type LicenseRow struct {
+	Agency     string
+	UPN        string
+	Name       string
+	License    string
+	PartNumber string
+	Assigned   string
+	Enabled    bool
+	LastSignIn *time.Time
+	Reclaim    string
+}
+
+// adhocScope resolves which agencies a caller's ad-hoc report covers: the
+// one asked for (if the caller may see it), or every agency for an admin,
+// or the caller's own agencies for a delegate.
+func (s *Service) adhocScope(ctx context.Context, op string, caller *licensing.Principal, agency string) (licensing.Access, []licensing.Agency, error) {
+	acc, err := s.cfg.Auth.Authorize(ctx, op, caller)
+	if err != nil {
+		return acc, nil, err
+	}
+	agency = licensing.NormalizeAgencyID(agency)
+	if agency != "" && !acc.CanActFor(agency) {
+		return acc, nil, licensing.Errorf(op, licensing.Forbidden, "You may see only your own agency's licenses.")
+	}
+	if agency == "" && !acc.Admin && len(acc.Agencies) == 0 {
+		return acc, nil, licensing.Errorf(op, licensing.Forbidden, "Only central IT and agency delegates may see license reports.")
+	}
+	all, err := s.cfg.Agencies.ListAgencies(ctx)
+	if err != nil {
+		return acc, nil, err
+	}
+	var out []licensing.Agency
+	for _, a := range all {
+		if (agency == "" && acc.CanActFor(a.ID)) || a.ID == agency {
+			out = append(out, a)
+		}
+	}
+	if agency != "" && len(out) == 0 {
+		return acc, nil, licensing.Errorf(op, licensing.NotFound, "There is no agency %q.", licensing.Truncate(agency))
+	}
+	return acc, out, nil
+}
+
+// adhocData reads the latest snapshot and the ledger for today.
+func (s *Service) adhocData(ctx context.Context) (licensing.Snapshot, *reportData, licensing.Date, error) {
+	snap, err := s.cfg.Snapshots.LatestSnapshot(ctx)
+	if err != nil {
+		return snap, nil, licensing.Date{}, err
+	}
+	today := licensing.DateOf(s.now(), s.cfg.Reporting.Calendar.Location)
+	rd, err := s.reportData(ctx, snap, today)
+	return snap, rd, today, err
+}
+
+// LicenseReport returns the ad-hoc numbers for agency (or every agency the
+// caller may see). Admins asking for every agency also get the tenant check.
+func (s *Service) LicenseReport(ctx context.Context, caller *licensing.Principal, agency string) (LicenseReport, error) {
+	const op = "reports.licenses"
+	acc, agencies, err := s.adhocScope(ctx, op, caller, agency)
+	if err != nil {
+		return LicenseReport{}, err
+	}
+	snap, rd, today, err := s.adhocData(ctx)
+	if err != nil {
+		return LicenseReport{}, err
+	}
+	rep := LicenseReport{Date: today, DataAsOf: snap.Taken, SnapshotID: snap.ID, Agencies: []AgencyNumbers{}}
+	for _, a := range agencies {
+		r := s.agencyReport(a, rd, snap, today)
+		users := 0
+		for _, u := range rd.usage[a.ID] {
+			users += u.Users
+		}
+		rep.Agencies = append(rep.Agencies, AgencyNumbers{Agency: a.ID, Name: a.Name, Users: users, Products: r.Products})
+	}
+	if acc.Admin && licensing.NormalizeAgencyID(agency) == "" {
+		rep.Tenant = s.enterpriseSummary(rd, snap, today).Tenant
+	}
+	return rep, nil
+}
+
+// LicenseRows streams one row per user and license of the agencies the
+// caller may see (agency, or all of them), from the latest snapshot.
+func (s *Service) LicenseRows(ctx context.Context, caller *licensing.Principal, agency string, fn func(LicenseRow) error) error {
+	const op = "reports.licenseRows"
+	_, agencies, err := s.adhocScope(ctx, op, caller, agency)
+	if err != nil {
+		return err
+	}
+	snap, rd, _, err := s.adhocData(ctx)
+	if err != nil {
+		return err
+	}
+	in := map[string]bool{}
+	for _, a := range agencies {
+		in[a.ID] = true
+	}
+	cutoff := time.Time{}
+	if s.cfg.Reporting.InactiveDays > 0 {
+		cutoff = snap.Taken.AddDate(0, 0, -s.cfg.Reporting.InactiveDays)
+	}
+	return s.ReadSnapshotUsers(ctx, snap, func(u licensing.SnapshotUser) error {
+		if !in[u.Agency] || !u.Licensed() {
+			return nil
+		}
+		line := s.userLine(u, rd, snap.SignInAvailable, cutoff)
+		for _, l := range line.Licenses {
+			assigned := "Direct"
+			switch {
+			case l.Direct && l.ByGroup:
+				assigned = "Direct and group"
+			case l.ByGroup:
+				assigned = "Group"
+			}
+			row := LicenseRow{Agency: u.Agency, UPN: u.UserPrincipalName, Name: u.DisplayName, License: l.Name, PartNumber: l.PartNumber,
+				Assigned: assigned, Enabled: u.AccountEnabled, LastSignIn: u.LastSignIn, Reclaim: line.Reclaim}
+			if err := fn(row); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// LicenseWorkbook writes the report as a workbook for agency (or, for an
+// admin asking for every agency, the enterprise summary) and returns a link
+// to download it for ttl: the Functions host does not pass binary answers
+// reliably (docs/host-protocol.md), so the browser fetches the file from Blob Storage.
+func (s *Service) LicenseWorkbook(ctx context.Context, caller *licensing.Principal, agency string, ttl time.Duration) (string, string, error) {
+	const op = "reports.workbook"
+	if s.cfg.Reports == nil || s.cfg.Links == nil {
+		return "", "", licensing.Errorf(op, licensing.Internal, "Workbook downloads are not configured.")
+	}
+	acc, agencies, err := s.adhocScope(ctx, op, caller, agency)
+	if err != nil {
+		return "", "", err
+	}
+	snap, rd, today, err := s.adhocData(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	all := acc.Admin && licensing.NormalizeAgencyID(agency) == ""
+	if !all && len(agencies) != 1 {
+		return "", "", &licensing.Error{Op: op, Code: licensing.Invalid, Message: "Name the agency for a workbook.", Fields: []licensing.FieldError{{Field: "agency", Message: "is required for a workbook unless you are central IT"}}}
+	}
+	key := enterpriseKey
+	var todo []licensing.Agency
+	if !all {
+		key, todo = agencies[0].ID, agencies
+	}
+	file := fmt.Sprintf("reports/adhoc/%s/%s-%s.xlsx", today, key, s.newID()[:8])
+	spool, err := s.spoolUsers(ctx, snap, rd, todo, all)
+	if err != nil {
+		return "", "", err
+	}
+	defer spool.close()
+	w, err := s.cfg.Files.Create(ctx, file, xlsxType)
+	if err != nil {
+		return "", "", err
+	}
+	if all {
+		err = s.cfg.Reports.WriteEnterpriseSummary(w, s.enterpriseSummary(rd, snap, today), spool.source(licensing.Unattributed), spool.source(licensing.Conflicted))
+	} else {
+		err = s.cfg.Reports.WriteAgencyReport(w, s.agencyReport(agencies[0], rd, snap, today), spool.source(key))
+	}
+	if err != nil {
+		w.Abort(err)
+		return "", "", licensing.Wrap(op, licensing.Internal, "The workbook could not be written.", err)
+	}
+	if err := w.Close(); err != nil {
+		return "", "", err
+	}
+	link, err := s.cfg.Links.Link(ctx, file, ttl)
+	return link, file, err
+}
+
+// WriteLicenseCSV writes rows as CSV (UTF-8 with a BOM so Excel reads the
+// accents), header first, every text cell made safe.
+func WriteLicenseCSV(w io.Writer, rows func(fn func(LicenseRow) error) error) error {
+	cw := newCSV(w)
+	cw.row("Agency", "User principal name", "Display name", "License", "Part number", "Assigned", "Account enabled", "Last sign-in", "Reclaim candidate")
+	err := rows(func(r LicenseRow) error {
+		signIn := ""
+		if r.LastSignIn != nil {
+			signIn = r.LastSignIn.UTC().Format(time.DateOnly)
+		}
+		enabled := "No"
+		if r.Enabled {
+			enabled = "Yes"
+		}
+		cw.row(r.Agency, r.UPN, r.Name, r.License, r.PartNumber, r.Assigned, enabled, signIn, r.Reclaim)
+		return cw.err
+	})
+	if err != nil {
+		return err
+	}
+	return cw.flush()
+}

@@ -1,0 +1,171 @@
+package usage
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/shared-tenant/licensetrack/shared/licensing"
+)
+
+// PayrollRun runs the payroll report as a job and records the run. With
+// date zero it decides from the calendar (the weekly timer: a run on a
+// Monday that is not a payroll Monday is recorded as skipped); with a date
+// it reports that date (an admin re-running a missed one).
+func (s *Service) PayrollRun(ctx context.Context, trigger string, date licensing.Date, pastDue bool, opts PayrollOptions, log *slog.Logger) (ReportResult, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	run := s.cfg.Runs.Start(ctx, "PayrollReport", trigger, log)
+	if date.IsZero() {
+		d, due, why := s.cfg.Reporting.Calendar.Due(s.now(), pastDue)
+		log.Info(why)
+		if !due {
+			run.Finish(ctx, nil, true, why)
+			return ReportResult{Date: d}, nil
+		}
+		date = d
+	}
+	res, err := s.PayrollReport(ctx, date, opts, log)
+	run.Add("agencies reported", res.Agencies)
+	run.Add("files written", res.Written)
+	run.Add("mails sent", res.Mailed)
+	run.Add("already delivered", res.Skipped)
+	run.Add("over-consuming agencies", res.Over)
+	run.Add("unconfirmed", len(res.Unconfirmed))
+	run.Finish(ctx, err, false, "payroll Monday "+date.String()+noteText(res.Notes))
+	return res, err
+}
+
+// AuditRun runs the usage audit as a job and records the run.
+func (s *Service) AuditRun(ctx context.Context, trigger string, log *slog.Logger) (AuditResult, error) {
+	run := s.cfg.Runs.Start(ctx, "UsageAudit", trigger, log)
+	res, err := s.UsageAudit(ctx, log)
+	over := map[string]bool{}
+	for _, o := range res.Over {
+		over[o.Agency] = true
+	}
+	run.Add("over-consuming agencies", len(over))
+	run.Add("over products", len(res.Over))
+	run.Add("mails sent", res.Mailed)
+	run.Finish(ctx, err, false, "")
+	return res, err
+}
+
+func noteText(notes []string) string {
+	if len(notes) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(notes, "; ")
+}
+
+// SnapshotSummary is what a snapshot run reports to the administrator who
+// started it: the snapshot, what it cost in Graph requests and time, and per
+// tenant SKU what is prepaid, consumed and attributed to agencies.
+type SnapshotSummary struct {
+	Snapshot licensing.Snapshot
+	// Requests counts every Graph request of the run, when the directory
+	// counts them (else only the requests that read users).
+	Requests int
+	Took     time.Duration
+	// CatalogSource says where the product names came from.
+	CatalogSource string
+	// Products are the tenant's SKUs, most consumed first.
+	Products []SnapshotProduct
+}
+
+// SnapshotProduct is one tenant SKU in a SnapshotSummary.
+type SnapshotProduct struct {
+	Name, PartNumber              string
+	Prepaid, Consumed, Attributed int
+}
+
+// requestCounter is a Directory that counts the requests it sends.
+type requestCounter interface{ Requests() int }
+
+// SnapshotRun takes a snapshot as a job, records the run and summarizes it.
+func (s *Service) SnapshotRun(ctx context.Context, trigger string, opts SnapshotOptions, log *slog.Logger) (SnapshotSummary, error) {
+	run := s.cfg.Runs.Start(ctx, "snapshot", trigger, log)
+	counter, counts := s.cfg.Directory.(requestCounter)
+	before := 0
+	if counts {
+		before = counter.Requests()
+	}
+	started := time.Now()
+	snap, err := s.TakeSnapshot(ctx, opts, log)
+	sum := SnapshotSummary{Snapshot: snap, Requests: snap.Requests, Took: time.Since(started)}
+	if counts {
+		sum.Requests = counter.Requests() - before
+	}
+	if err == nil {
+		run.Add("users", snap.Users)
+		run.Add("licensed users", snap.LicensedUsers)
+		run.Add("unattributed", snap.Unattributed)
+		run.Add("conflicts", snap.Conflicts)
+		run.Add("graph requests", sum.Requests)
+	}
+	run.Finish(ctx, err, false, "")
+	if err != nil {
+		return sum, err
+	}
+	catalog, where, err := s.cfg.Catalog.Refresh(ctx)
+	if err != nil {
+		return sum, err
+	}
+	sum.CatalogSource = where
+	usage, err := s.cfg.Snapshots.SnapshotUsage(ctx, snap.ID)
+	if err != nil {
+		return sum, err
+	}
+	attributed := map[string]int{}
+	for _, u := range usage {
+		if u.Agency != licensing.Unattributed && u.Agency != licensing.Conflicted {
+			attributed[u.SkuID] += u.Users
+		}
+	}
+	tenant := append([]licensing.TenantSku(nil), snap.Tenant...)
+	sort.SliceStable(tenant, func(i, j int) bool { return tenant[i].Consumed > tenant[j].Consumed })
+	for _, t := range tenant {
+		p := catalog.Product(t.SkuID, t.PartNumber)
+		sum.Products = append(sum.Products, SnapshotProduct{Name: p.Name, PartNumber: t.PartNumber, Prepaid: t.Enabled, Consumed: t.Consumed, Attributed: attributed[t.SkuID]})
+	}
+	return sum, nil
+}
+
+// WriteText prints the summary as the command line and the demo show it.
+func (sum SnapshotSummary) WriteText(out io.Writer) error {
+	snap := sum.Snapshot
+	kind := "full read"
+	if !snap.Full {
+		kind = fmt.Sprintf("incremental: %d changes merged into %s", snap.Changes, snap.Base)
+	}
+	signIn := "read"
+	if !snap.SignInAvailable {
+		signIn = "not read"
+	}
+	fmt.Fprintf(out, "snapshot %s published (%s)\n", snap.ID, kind)
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "  users read\t%d (%d licensed)\n", snap.Users, snap.LicensedUsers)
+	fmt.Fprintf(tw, "  Graph requests\t%d (%d to read users)\n", sum.Requests, snap.Requests)
+	fmt.Fprintf(tw, "  agencies\t%d\n", snap.Agencies)
+	fmt.Fprintf(tw, "  unattributed\t%d licensed users match no agency\n", snap.Unattributed)
+	fmt.Fprintf(tw, "  conflicts\t%d licensed users match several agencies\n", snap.Conflicts)
+	fmt.Fprintf(tw, "  last sign-in\t%s\n", signIn)
+	fmt.Fprintf(tw, "  duration\t%s\n", sum.Took.Round(time.Millisecond))
+	tw.Flush()
+	for _, n := range snap.Notes {
+		fmt.Fprintf(out, "  note: %s\n", n)
+	}
+	fmt.Fprintf(out, "\n  %s\n", sum.CatalogSource)
+	tw = tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  PRODUCT\tPART NUMBER\tPREPAID\tCONSUMED\tATTRIBUTED")
+	for _, p := range sum.Products {
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\n", p.Name, p.PartNumber, p.Prepaid, p.Consumed, p.Attributed)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,52 @@
+package usage
+
+import (
+	"time"
+
+	"github.com/shared-tenant/licensetrack/shared/licensing"
+)
+
+// Config names what usage snapshots and reports need. Now and NewID default
+// to the clock and random ids.
+type Config struct {
+	Auth *licensing.Authorizer
+	// Runs records the scheduled runs (payroll, audit).
+	Runs      *licensing.Runs
+	Agencies  licensing.AgencyStore
+	Purchases licensing.PurchaseStore
+	// Snapshots and Files keep usage snapshots and report files.
+	Snapshots licensing.SnapshotStore
+	Files     licensing.FileStore
+	// Directory is the tenant (Microsoft Graph).
+	Directory licensing.Directory
+	Catalog   licensing.CatalogSource
+	// Reports renders spreadsheets; Deliveries records what went to whom;
+	// Links makes download links for workbooks.
+	Reports    licensing.ReportWriter
+	Deliveries licensing.Deliveries
+	Links      licensing.Linker
+	Mailer     licensing.Mailer
+	Reporting  Reporting
+	Terms      licensing.Terms
+	// CentralIT are the addresses that get the enterprise summary and the
+	// audit.
+	CentralIT []string
+
+	Now   func() time.Time
+	NewID func() string
+}
+
+// Service takes usage snapshots and produces the payroll reports, the
+// monthly audit and the ad-hoc license reports.
+type Service struct {
+	cfg Config
+}
+
+// NewService returns a Service using cfg.
+func NewService(cfg Config) *Service {
+	licensing.Defaults(&cfg.Now, &cfg.NewID, &cfg.Terms)
+	return &Service{cfg: cfg}
+}
+
+func (s *Service) now() time.Time { return s.cfg.Now() }
+func (s *Service) newID() string  { return s.cfg.NewID() }

@@ -71,7 +71,10 @@ fuzz:
 
 # Figures are printed, never asserted: these machines are shared and noisy.
 # BENCH_USERS sets the tenant sizes of the snapshot benchmark, REPORT_USERS
-# the users of the report benchmarks (200 agencies).
+# the users of the report benchmarks (200 agencies). The spreadsheet
+# reader's benchmarks (ReadBomb, ReadLargestAccepted, ReadWorkbook in
+# shared/xlsx) print the peak heap and resident set of an import, one and
+# three at once.
 BENCH_USERS ?= 100000,1000000
 REPORT_USERS ?= 1000000
 bench: azurite

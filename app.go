@@ -100,6 +100,7 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		EnterpriseYears: licensing.DefaultTerms().EnterpriseYears}
 	mailer := a.mailer()
 	auth := licensing.NewAuthorizer(a.tables, cfg.Admins, cfg.AllowAnonymous)
+	effects := licensing.NewEffects(a.tables, nil, cfg.Workflow.EffectLease)
 	a.agencies = licensing.NewAgencyAdmin(a.tables, auth, nil)
 	a.runs = licensing.NewRuns(a.tables, auth, nil, nil)
 	a.intake = intake.NewService(intake.Config{
@@ -109,10 +110,12 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		Steps:       a.queues.Steps(a.stepsQueue),
 		DeadLetters: a.queues.Inbox(a.stepsQueue + "-poison"),
 		Files:       a.blobs,
+		Sweeper:     a.blobs,
 		Purchases:   a.tables,
 		Directory:   a.graph,
 		Catalog:     a.catalog,
 		Mailer:      mailer,
+		Effects:     effects,
 		Terms:       terms,
 		Workflow:    intake.Workflow{CentralIT: w.CentralIT, AppURL: w.AppURL, CheckEvery: w.CheckEvery, WaitFor: w.WaitFor},
 	})
@@ -132,6 +135,7 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		Purchases:  a.tables,
 		Snapshots:  a.tables,
 		Files:      a.blobs,
+		Sweeper:    a.blobs,
 		Directory:  a.graph,
 		Catalog:    a.catalog,
 		Reports:    xlsx.NewReportWriter(xlsx.WithLocation(cfg.Reporting.Location)),
@@ -144,6 +148,7 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		},
 		Terms:     terms,
 		CentralIT: w.CentralIT,
+		Effects:   effects,
 	})
 	return a, nil
 }
@@ -172,7 +177,7 @@ func (a *app) mailer() licensing.Mailer {
 func (a *app) connectGraph() error {
 	g := a.cfg.Graph
 	gc := graph.Config{BaseURL: g.BaseURL, Auth: g.Auth, TenantID: g.TenantID, ClientID: g.ClientID,
-		ClientSecret: g.ClientSecret, MaxRetryWait: g.MaxRetryWait, Logger: a.log}
+		ClientSecret: g.ClientSecret, MaxRetryWait: g.MaxRetryWait, Timeout: g.Timeout, Logger: a.log}
 	if g.Mode == config.GraphDemo {
 		if startDemoTenant == nil {
 			return errors.New("GRAPH_MODE=demo needs the development kit: build with make build (go build -tags devkit)")
@@ -209,16 +214,17 @@ func (a *app) close() {
 }
 
 // storageAccount returns the account from a connection string, or from the
-// identity-based settings with a managed identity credential.
+// identity-based settings with a managed identity credential, with the
+// configured deadlines on every call.
 func storageAccount(cfg config.Config) (storageaccount.Account, error) {
 	if cfg.Storage.Account != nil {
-		return *cfg.Storage.Account, nil
+		return cfg.Storage.Account.WithTimeouts(cfg.Storage.Timeouts), nil
 	}
 	cred, err := storageaccount.ManagedIdentity(cfg.Storage.ClientID)
 	if err != nil {
 		return storageaccount.Account{}, fmt.Errorf("managed identity for storage: %w", err)
 	}
-	return storageaccount.FromIdentity(cfg.Storage.AccountName, cfg.Storage.ClientID, cred), nil
+	return storageaccount.FromIdentity(cfg.Storage.AccountName, cfg.Storage.ClientID, cred).WithTimeouts(cfg.Storage.Timeouts), nil
 }
 
 // initStorage creates every table, container and queue the app uses. It is

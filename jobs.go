@@ -68,13 +68,34 @@ var jobs = map[string]job{
 		},
 	},
 	"activation-sweep": {
-		about: "mark the requests whose steps failed every retry (activation-steps-poison) as failed and tell central IT",
+		about: "mark the requests whose steps failed every retry (activation-steps-poison) as failed and tell central IT; " +
+			"remove the submissions abandoned while receiving and the documents no request refers to, older than an hour; " +
+			"delete the ad-hoc workbooks whose download links have expired",
 		run: func(ctx context.Context, a *app, args []string, out io.Writer) error {
 			if len(args) > 0 {
 				return usageError{"activation-sweep takes no arguments"}
 			}
 			n, err := a.intake.SweepPoisoned(ctx, a.log)
 			fmt.Fprintf(out, "%d poisoned activation message(s) handled\n", n)
+			if err != nil {
+				return err
+			}
+			res, err := a.intake.SweepOrphans(ctx, a.log)
+			for _, id := range res.Requests {
+				fmt.Fprintf(out, "  removed abandoned submission %s\n", id)
+			}
+			for _, name := range res.Documents {
+				fmt.Fprintf(out, "  deleted %s\n", name)
+			}
+			fmt.Fprintf(out, "%d abandoned submission(s) removed, %d orphaned document(s) deleted\n", len(res.Requests), len(res.Documents))
+			if err != nil {
+				return err
+			}
+			wb, err := a.usage.SweepWorkbooks(ctx, a.log)
+			for _, name := range wb.Deleted {
+				fmt.Fprintf(out, "  deleted %s\n", name)
+			}
+			fmt.Fprintf(out, "%d expired workbook(s) deleted\n", len(wb.Deleted))
 			return err
 		},
 	},
@@ -121,14 +142,19 @@ func snapshotJob(ctx context.Context, a *app, args []string, out io.Writer) erro
 }
 
 // payrollJob runs the payroll report: for the calendar's date when run on a
-// payroll Monday, or for --date (a missed one).
+// payroll Monday, or for --date (a missed one), which must be a payroll
+// Monday unless --force.
 func payrollJob(ctx context.Context, a *app, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("payroll-report", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	dateFlag := fs.String("date", "", "the payroll date to report (2006-01-02); default: today, when it is a payroll Monday")
 	resend := fs.String("resend", "", "comma-separated agency ids (or enterprise-summary) to mail again")
+	force := fs.Bool("force", false, "report --date even when it is not a payroll Monday")
 	if err := fs.Parse(args); err != nil {
 		return usageError{"payroll-report: " + err.Error()}
+	}
+	if *force && *dateFlag == "" {
+		return usageError{"payroll-report: --force needs --date"}
 	}
 	var date licensing.Date
 	if *dateFlag != "" {
@@ -138,7 +164,7 @@ func payrollJob(ctx context.Context, a *app, args []string, out io.Writer) error
 		}
 		date = d
 	}
-	var opts usage.PayrollOptions
+	opts := usage.PayrollOptions{Force: *force}
 	for _, r := range strings.Split(*resend, ",") {
 		if r = strings.TrimSpace(r); r != "" {
 			opts.Resend = append(opts.Resend, r)
@@ -148,6 +174,9 @@ func payrollJob(ctx context.Context, a *app, args []string, out io.Writer) error
 		return err
 	}
 	res, err := a.usage.PayrollRun(ctx, "cli", date, false, opts, a.log)
+	if res.Run == "" && licensing.ErrorCode(err) == licensing.Invalid {
+		return usageError{"payroll-report --date: " + licensing.ErrorMessage(err) + " Add --force to report " + date.String() + " anyway."}
+	}
 	if res.Run == "" && err == nil {
 		fmt.Fprintf(out, "%s is not a payroll Monday: nothing to do (use --date to report a given date)\n", res.Date)
 		return nil

@@ -151,7 +151,7 @@ func newWorkflowRig(t testing.TB, extraEnv ...string) *workflowRig {
 	r.env = append(os.Environ(), "AzureWebJobsStorage=UseDevelopmentStorage=true", "STORAGE_PREFIX="+name, "ACTIVATION_QUEUE="+r.queue,
 		"ADMINS="+testAdmin, "MAIL_MODE=outbox", "CENTRAL_IT_EMAIL=licensing@central-it.example.gov",
 		"GRAPH_MODE=live", "GRAPH_AUTH=none", "GRAPH_BASE_URL="+gs.URL+"/v1.0", "GRAPH_MAX_RETRY_WAIT=1s",
-		"ACTIVATION_CHECK_EVERY=1s", "APP_URL=https://func.example.net", "LOG_LEVEL=error")
+		"ACTIVATION_CHECK_EVERY=1s", "EFFECT_LEASE=3s", "APP_URL=https://func.example.net", "LOG_LEVEL=error")
 	r.env = append(r.env, extraEnv...)
 	r.start()
 	t.Cleanup(r.stop)
@@ -214,8 +214,9 @@ func (r *workflowRig) call(method, path, caller, contentType string, body []byte
 	return rec.Code, rec.Body.Bytes()
 }
 
-func (r *workflowRig) submit(po string, withEmail bool) (int, string) {
-	r.t.Helper()
+// purchaseOrderJSON is the JSON a client posts for PO po of DOA, with the PO
+// document and, withEmail, the activation email.
+func purchaseOrderJSON(po string, withEmail bool) []byte {
 	docs := []map[string]string{{"kind": "purchase-order", "fileName": "PO.pdf", "contentType": "application/pdf", "contentBase64": base64.StdEncoding.EncodeToString(fakes.PDF)}}
 	if withEmail {
 		docs = append(docs, map[string]string{"kind": "activation-email", "fileName": "activation.eml", "contentBase64": base64.StdEncoding.EncodeToString(fakes.EML)})
@@ -223,7 +224,12 @@ func (r *workflowRig) submit(po string, withEmail bool) (int, string) {
 	body, _ := json.Marshal(map[string]any{"agency": "DOA", "poNumber": po, "reseller": "SHI", "agreement": "a-la-carte",
 		"activationScenario": "new-customer", "termStart": "2026-08-01", "requester": map[string]string{"name": "Pat", "email": delegate},
 		"lines": []map[string]any{{"sku": "VISIOCLIENT", "quantity": 25}}, "documents": docs})
-	st, resp := r.call(http.MethodPost, "/api/purchase-orders", delegate, "application/json", body)
+	return body
+}
+
+func (r *workflowRig) submit(po string, withEmail bool) (int, string) {
+	r.t.Helper()
+	st, resp := r.call(http.MethodPost, "/api/purchase-orders", delegate, "application/json", purchaseOrderJSON(po, withEmail))
 	var out struct{ ID string }
 	json.Unmarshal(resp, &out)
 	if st != http.StatusCreated && st != http.StatusOK {
@@ -465,6 +471,46 @@ func TestWorkflowSurvivesHandlerCrashes(t *testing.T) {
 // bounded load (INTAKE_LOAD_REQUESTS, default 400, from 8 clients, at most
 // 60 s). It reports throughput and the p50 and p99 latency seen by the
 // clients. The queue is not polled meanwhile, so only intake is measured.
+
+// TestCrashBetweenSendAndRecordMailsOnce kills the handler (SIGKILL) right
+// after Graph accepted the "Ready for activation" mail, before the handler
+// heard the answer or recorded it. The redelivered step must not send the
+// mail again: it finds the mail claimed, waits for the claim to lapse, and
+// records it as unconfirmed on the request.
+func TestCrashBetweenSendAndRecordMailsOnce(t *testing.T) {
+	r := newWorkflowRig(t, "MAIL_MODE=graph", "MAIL_SENDER=licensing@central-it.example.gov", "EFFECT_LEASE=2s")
+	var killed atomic.Bool
+	r.graph.OnMailSent = func(m graphfake.SentMessage) {
+		if strings.HasPrefix(m.Subject, "Ready for activation") && killed.CompareAndSwap(false, true) {
+			if err := r.host.Load().Kill(); err != nil {
+				t.Errorf("kill: %v", err)
+			}
+			go r.restart()
+		}
+	}
+	_, id := r.submit("4500000077", true)
+	sr := r.waitFor(id, licensing.StatusAwaitingActivation)
+	if !killed.Load() {
+		t.Fatal("the handler was not killed after sending: the test did not crash it")
+	}
+	routed := 0
+	for _, m := range r.graph.SentMail() {
+		if strings.HasPrefix(m.Subject, "Ready for activation") {
+			routed++
+		}
+	}
+	if routed != 1 {
+		t.Errorf("%d \"Ready for activation\" mails sent, want 1", routed)
+	}
+	noted := false
+	for _, h := range sr.History {
+		noted = noted || strings.Contains(h.Why, "may not have been sent")
+	}
+	if !noted {
+		t.Errorf("the request's history does not say the mail is unconfirmed: %+v", sr.History)
+	}
+}
+
 // Run with -benchtime 1x.
 func BenchmarkIntakeLoad(b *testing.B) {
 	total := 400

@@ -41,7 +41,8 @@ func (s *Server) agencies(ctx context.Context, r *Request) (*Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		pre, err := precondition(r)
+		// The agency store's ETags are weak (W/"datetime'…'").
+		pre, err := precondition(r, true)
 		if err != nil {
 			return nil, err
 		}
@@ -71,22 +72,99 @@ func methodNotAllowed(method, allowed string) *Response {
 		Body: errorBody{Error: errorDetail{Code: "method-not-allowed", Message: fmt.Sprintf("Method %s is not allowed here; use %s.", method, allowed)}}}
 }
 
-// precondition reads If-Match and If-None-Match. Only "If-None-Match: *"
-// (create only) is meaningful for a PUT.
-func precondition(r *Request) (licensing.Precondition, error) {
+// precondition reads If-Match and If-None-Match. If-Match takes * or one
+// entity tag as the ETag header gave it ("…", or W/"…" when weak is true);
+// If-None-Match takes only * (create only). Any other value is Malformed,
+// with a message giving the form expected, so that nothing a store would
+// refuse (or misread) reaches it.
+func precondition(r *Request, weak bool) (licensing.Precondition, error) {
+	const op = "handlers.precondition"
 	var pre licensing.Precondition
-	pre.IfMatch = strings.TrimSpace(r.Header("If-Match"))
-	switch inm := strings.TrimSpace(r.Header("If-None-Match")); inm {
-	case "":
-	case "*":
+	// An empty header counts as absent.
+	if v := r.headerList("If-Match"); v != "" {
+		if err := checkIfMatch(v, weak); err != nil {
+			return pre, licensing.Errorf(op, licensing.Malformed, "%s", err.Error())
+		}
+		pre.IfMatch = v
+	}
+	if v := r.headerList("If-None-Match"); v != "" {
+		if v != "*" {
+			return pre, licensing.Errorf(op, licensing.Malformed, "If-None-Match only accepts * here (create only, refusing to replace an existing one); send If-Match with an ETag to replace a given version.")
+		}
 		pre.IfNoneMatch = true
-	default:
-		return pre, licensing.Errorf("handlers.precondition", licensing.Invalid, "If-None-Match only accepts * (create only) here.")
 	}
 	if pre.IfMatch != "" && pre.IfNoneMatch {
-		return pre, licensing.Errorf("handlers.precondition", licensing.Invalid, "Send If-Match or If-None-Match, not both.")
+		return pre, licensing.Errorf(op, licensing.Invalid, "Send If-Match or If-None-Match, not both.")
 	}
 	return pre, nil
+}
+
+// checkIfMatch accepts *, or one entity tag: optionally W/, then double
+// quotes around visible ASCII (or non-ASCII bytes) other than a double
+// quote. It says what is wrong otherwise.
+func checkIfMatch(v string, weak bool) error {
+	const form = `If-Match must be * or one ETag exactly as the ETag header gave it, quotes included, such as W/"datetime'2026-11-23T06%3A00%3A00.0000000Z'"`
+	if v == "*" {
+		return nil
+	}
+	tags, ok := entityTags(v)
+	switch {
+	case !ok || len(tags) == 0:
+		return errors.New(form + ".")
+	case len(tags) > 1:
+		return errors.New("If-Match must hold one ETag, not a list: send the ETag of the version you read.")
+	case strings.HasPrefix(tags[0], "W/") && !weak:
+		return errors.New(`If-Match takes a strong ETag ("…") here, not a weak one (W/"…").`)
+	}
+	return nil
+}
+
+// entityTags splits a comma-separated list of entity tags, reporting false
+// when any element is not one.
+func entityTags(v string) ([]string, bool) {
+	var tags []string
+	for v != "" {
+		start := v
+		v = strings.TrimPrefix(v, "W/")
+		if !strings.HasPrefix(v, `"`) {
+			return nil, false
+		}
+		end := strings.IndexByte(v[1:], '"')
+		if end < 0 {
+			return nil, false
+		}
+		for _, c := range []byte(v[1 : end+1]) {
+			if c < 0x21 || c == 0x7f {
+				return nil, false
+			}
+		}
+		v = v[end+2:]
+		tags = append(tags, start[:len(start)-len(v)])
+		v = strings.TrimLeft(v, " \t")
+		if v == "" {
+			break
+		}
+		if v[0] != ',' {
+			return nil, false
+		}
+		v = strings.TrimLeft(v[1:], " \t")
+		if v == "" {
+			return nil, false
+		}
+	}
+	return tags, true
+}
+
+// headerList returns every value of the named request header (name matched
+// without case) joined with commas, as HTTP reads repeated headers, trimmed.
+func (r *HTTPRequest) headerList(name string) string {
+	var vs []string
+	for k, v := range r.Headers {
+		if strings.EqualFold(k, name) {
+			vs = append(vs, v...)
+		}
+	}
+	return strings.TrimSpace(strings.Join(vs, ","))
 }
 
 // decodeJSON decodes the request body as one JSON document of type T,

@@ -52,8 +52,12 @@ func (s *Server) httpFunction(fn apiFunc) function {
 			return map[string]any{"res": errorResponse(err, log)}, nil
 		}
 		who := "anonymous"
-		if caller != nil {
+		switch {
+		case caller == nil:
+		case caller.Name != "":
 			who = caller.Name
+		default:
+			who = caller.ObjectID
 		}
 		log.Info("request", "method", hreq.Method, "path", pathOf(hreq.URL), "caller", who)
 		resp, err := fn(ctx, &Request{HTTPRequest: hreq, Caller: caller, Log: log})
@@ -118,6 +122,10 @@ type errorDetail struct {
 	Fields  []fieldError   `json:"fields,omitempty"`
 }
 
+// retryAfterSeconds is the Retry-After of every 503: long enough for a
+// storage or Graph hiccup to pass, short enough for a script to wait out.
+const retryAfterSeconds = "30"
+
 // errorResponse turns err into the caller's response: the status from the
 // table, a message safe to show, field errors. Internal and unavailable
 // errors are logged with their detail, which the caller never sees.
@@ -130,8 +138,8 @@ func errorResponse(err error, log *slog.Logger) hostResponse {
 		log.Info("request refused", "status", status, "error", err)
 	}
 	resp := &Response{Status: status, Body: errorBody{Error: errorDetail{Code: code, Message: licensing.ErrorMessage(err), Fields: mapList(licensing.ErrorFields(err), newFieldError)}}}
-	if code == licensing.Unavailable {
-		resp.Headers = map[string]string{"Retry-After": "30"}
+	if status == http.StatusServiceUnavailable {
+		resp.Headers = map[string]string{"Retry-After": retryAfterSeconds}
 	}
 	if code == licensing.Unauthenticated {
 		resp.Headers = map[string]string{"WWW-Authenticate": `Bearer realm="App Service authentication"`}

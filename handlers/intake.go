@@ -239,7 +239,7 @@ func (s *Server) purchaseOrders(ctx context.Context, r *Request) (*Response, err
 }
 
 // intakeResponse answers 201 for a new request, 200 for a retry or an
-// update, and queues the next steps through the output binding.
+// update. The service queued the next step itself, once.
 func intakeResponse(r *Request, res intake.IntakeResult) *Response {
 	sr := res.Request
 	status := http.StatusOK
@@ -247,10 +247,8 @@ func intakeResponse(r *Request, res intake.IntakeResult) *Response {
 	if res.Created {
 		status = http.StatusCreated
 	}
-	r.Log.Info("service request", "sr", sr.ID, "status", sr.Status, "created", res.Created, "missing", strings.Join(sr.Missing, ","), "next", licensing.StepNames(res.Next))
-	return &Response{Status: status, Headers: headers,
-		Body:    newIntakeBody(res),
-		Outputs: stepOutputs(res.Next)}
+	r.Log.Info("service request", "sr", sr.ID, "status", sr.Status, "created", res.Created, "missing", strings.Join(sr.Missing, ","), "queued", licensing.StepNames(res.Next))
+	return &Response{Status: status, Headers: headers, Body: newIntakeBody(res)}
 }
 
 // stepsBinding is the queue output binding to activation-steps.

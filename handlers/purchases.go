@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/shared-tenant/licensetrack/shared/ledger"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 
@@ -20,11 +21,14 @@ const maxCorrectionBytes = 16 << 10
 // xlsxType is the media type of an XLSX workbook.
 const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-// correctionRequest is the body of POST /api/purchases/corrections.
+// correctionRequest is the body of POST /api/purchases/corrections. The
+// idempotency key comes in the Idempotency-Key header or in IdempotencyKey
+// (both: they must be equal).
 type correctionRequest struct {
-	Corrects string `json:"corrects"`
-	Quantity int    `json:"quantity"`
-	Reason   string `json:"reason"`
+	Corrects       string `json:"corrects"`
+	Quantity       int    `json:"quantity"`
+	Reason         string `json:"reason"`
+	IdempotencyKey string `json:"idempotencyKey"`
 }
 
 // purchases serves the ledger:
@@ -32,7 +36,7 @@ type correctionRequest struct {
 //	GET  /api/purchases?agency=&serviceRequest=&on=   lines, and entitlements on a day
 //	GET  /api/purchases/audit?agency=&limit=          the agency's audit log
 //	POST /api/purchases/import?commit=true|false      import the tracking sheet (dry run by default)
-//	POST /api/purchases/corrections                   {corrects, quantity, reason}
+//	POST /api/purchases/corrections                   {corrects, quantity, reason}, Idempotency-Key
 func (s *Server) purchases(ctx context.Context, r *Request) (*Response, error) {
 	action := strings.ToLower(strings.TrimSpace(r.Params["action"]))
 	switch action {
@@ -67,18 +71,37 @@ func (s *Server) purchases(ctx context.Context, r *Request) (*Response, error) {
 		if r.Method != http.MethodPost {
 			return methodNotAllowed(r.Method, "POST"), nil
 		}
-		in, err := decodeJSON[correctionRequest](r, "correction", maxCorrectionBytes)
-		if err != nil {
-			return nil, err
-		}
-		line, err := s.ledger.CorrectPurchase(ctx, r.Caller, in.Corrects, in.Quantity, in.Reason)
-		if err != nil {
-			return nil, err
-		}
-		r.Log.Info("purchase corrected", "line", line.ID, "corrects", line.Corrects, "agency", line.Agency, "quantity", line.Quantity)
-		return &Response{Status: http.StatusCreated, Body: newPurchaseResponse(line)}, nil
+		return s.correctPurchase(ctx, r)
 	}
 	return nil, licensing.Errorf("handlers.purchases", licensing.NotFound, "There is no /api/purchases/%s: use audit, import or corrections.", truncateText(action))
+}
+
+// correctPurchase records a correction: 201 with the new line, or 200 with
+// the line recorded first when the idempotency key was used already for the
+// same correction.
+func (s *Server) correctPurchase(ctx context.Context, r *Request) (*Response, error) {
+	in, err := decodeJSON[correctionRequest](r, "correction", maxCorrectionBytes)
+	if err != nil {
+		return nil, err
+	}
+	key := strings.TrimSpace(r.Header("Idempotency-Key"))
+	if body := strings.TrimSpace(in.IdempotencyKey); key == "" {
+		key = body
+	} else if body != "" && body != key {
+		return nil, &licensing.Error{Op: "handlers.purchases", Code: licensing.Invalid, Message: "The correction has 1 problem; see fields.",
+			Fields: []licensing.FieldError{{Field: "idempotencyKey", Message: "differs from the Idempotency-Key header; send one key, in either place"}}}
+	}
+	res, err := s.ledger.CorrectPurchase(ctx, r.Caller, ledger.Correction{Corrects: in.Corrects, Quantity: in.Quantity, Reason: in.Reason, Key: key})
+	if err != nil {
+		return nil, err
+	}
+	line := res.Line
+	if !res.Created {
+		r.Log.Info("purchase correction repeated", "line", line.ID, "corrects", line.Corrects, "agency", line.Agency)
+		return &Response{Status: http.StatusOK, Body: newPurchaseResponse(line)}, nil
+	}
+	r.Log.Info("purchase corrected", "line", line.ID, "corrects", line.Corrects, "agency", line.Agency, "quantity", line.Quantity)
+	return &Response{Status: http.StatusCreated, Body: newPurchaseResponse(line)}, nil
 }
 
 func (s *Server) listPurchases(ctx context.Context, r *Request) (*Response, error) {

@@ -208,10 +208,12 @@ func TestPurchasesErrors(t *testing.T) {
 		{"list with a bad date", call{function: "Purchases", method: "GET", path: "purchases", query: map[string]string{"on": "31/07/2026"}, caller: admin}, http.StatusUnprocessableEntity, licensing.Invalid},
 		{"audit without agency", call{function: "Purchases", method: "GET", path: "purchases/audit", params: map[string]string{"action": "audit"}, caller: admin}, http.StatusUnprocessableEntity, licensing.Invalid},
 		{"unknown action", call{function: "Purchases", method: "GET", path: "purchases/nope", params: map[string]string{"action": "nope"}, caller: admin}, http.StatusNotFound, licensing.NotFound},
-		{"correction, bad JSON", correctionCall(`{"corrects":`, admin), http.StatusBadRequest, licensing.Malformed},
-		{"correction, zero quantity", correctionCall(`{"corrects":"x","quantity":0,"reason":"r"}`, admin), http.StatusUnprocessableEntity, licensing.Invalid},
-		{"correction, unknown line", correctionCall(`{"corrects":"x","quantity":1,"reason":"r"}`, admin), http.StatusNotFound, licensing.NotFound},
-		{"correction by a delegate", correctionCall(`{"corrects":"x","quantity":1,"reason":"r"}`, doaDelegate), http.StatusForbidden, licensing.Forbidden},
+		{"correction, bad JSON", correctionCall(`{"corrects":`, "k1", admin), http.StatusBadRequest, licensing.Malformed},
+		{"correction, zero quantity", correctionCall(`{"corrects":"x","quantity":0,"reason":"r"}`, "k1", admin), http.StatusUnprocessableEntity, licensing.Invalid},
+		{"correction, unknown line", correctionCall(`{"corrects":"x","quantity":1,"reason":"r"}`, "k1", admin), http.StatusNotFound, licensing.NotFound},
+		{"correction without idempotency key", correctionCall(`{"corrects":"x","quantity":1,"reason":"r"}`, "", admin), http.StatusUnprocessableEntity, licensing.Invalid},
+		{"correction with two different keys", correctionCall(`{"corrects":"x","quantity":1,"reason":"r","idempotencyKey":"k2"}`, "k1", admin), http.StatusUnprocessableEntity, licensing.Invalid},
+		{"correction by a delegate", correctionCall(`{"corrects":"x","quantity":1,"reason":"r"}`, "k1", doaDelegate), http.StatusForbidden, licensing.Forbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -229,8 +231,14 @@ func TestPurchasesErrors(t *testing.T) {
 	}
 }
 
-func correctionCall(body, caller string) call {
-	return call{function: "Purchases", method: "POST", path: "purchases/corrections", params: map[string]string{"action": "corrections"}, body: body, caller: caller}
+// correctionCall posts a correction with key in the Idempotency-Key header
+// ("" for none).
+func correctionCall(body, key, caller string) call {
+	c := call{function: "Purchases", method: "POST", path: "purchases/corrections", params: map[string]string{"action": "corrections"}, body: body, caller: caller}
+	if key != "" {
+		c.headers = map[string]string{"Idempotency-Key": key}
+	}
+	return c
 }
 
 func TestPurchasesCorrection(t *testing.T) {
@@ -241,7 +249,7 @@ func TestPurchasesCorrection(t *testing.T) {
 	}
 	r.json(t, &res)
 	id := res.Outcomes[0].Purchase
-	c := h.do(correctionCall(`{"corrects":"`+id+`","quantity":-5,"reason":"PO says 20"}`, admin))
+	c := h.do(correctionCall(`{"corrects":"`+id+`","quantity":-5,"reason":"PO says 20"}`, "k-20", admin))
 	if c.status != http.StatusCreated {
 		t.Fatalf("correction: status %d, body %s", c.status, c.body)
 	}
@@ -250,7 +258,7 @@ func TestPurchasesCorrection(t *testing.T) {
 	if line.Corrects != id || line.Quantity != -5 || line.Source != licensing.SourceCorrection || line.Agency != "DOA" {
 		t.Errorf("correction line = %+v", line)
 	}
-	below := h.do(correctionCall(`{"corrects":"`+id+`","quantity":-21,"reason":"too many"}`, admin))
+	below := h.do(correctionCall(`{"corrects":"`+id+`","quantity":-21,"reason":"too many"}`, "k-21", admin))
 	if below.status != http.StatusUnprocessableEntity {
 		t.Errorf("correction below zero: status %d, want 422", below.status)
 	}

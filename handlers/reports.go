@@ -52,7 +52,7 @@ func (s *Server) licenseReports(ctx context.Context, r *Request) (*Response, err
 			"Content-Disposition": `attachment; filename="` + safeHeaderValue(name) + `"`,
 		}}, nil
 	case "xlsx":
-		link, file, err := s.usage.LicenseWorkbook(ctx, r.Caller, agency, linkLifetime)
+		link, file, err := s.usage.LicenseWorkbook(ctx, r.Caller, agency, linkLifetime, r.Log)
 		if err != nil {
 			return nil, err
 		}

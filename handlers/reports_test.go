@@ -10,27 +10,39 @@ import (
 	"time"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
-	"github.com/shared-tenant/licensetrack/shared/usage"
 )
 
-// publishSnapshot stores a snapshot with one DOA user holding Visio.
-func publishSnapshot(t *testing.T, srv *Server, store interface {
+// snapshotFiles stores snapshots and their user files.
+type snapshotFiles interface {
 	licensing.SnapshotStore
 	licensing.FileStore
-}) {
+}
+
+// publishSnapshot stores a snapshot with one DOA user holding Visio.
+func publishSnapshot(t *testing.T, srv *Server, store snapshotFiles) {
+	t.Helper()
+	publishUsers(t, store, []licensing.TenantSku{{SkuID: "c5928f49-12ba-48f7-ada3-0d743a3601d5", PartNumber: "VISIOCLIENT", Enabled: 10, Consumed: 1}},
+		[]licensing.SnapshotUser{{ID: "u1", UserPrincipalName: "=evil@doa.example.gov", DisplayName: "Pat", AccountEnabled: true,
+			Licenses: []licensing.UserLicense{{SkuID: "c5928f49-12ba-48f7-ada3-0d743a3601d5", Direct: true}}, Attribution: licensing.Attribution{Agency: "DOA"}}},
+		[]licensing.Usage{{Agency: "DOA", SkuID: "c5928f49-12ba-48f7-ada3-0d743a3601d5", Users: 1, Direct: 1}})
+}
+
+// publishUsers stores snapshot s1 of the tenant's SKUs, users and usage.
+func publishUsers(t *testing.T, store snapshotFiles, tenant []licensing.TenantSku, users []licensing.SnapshotUser, usage []licensing.Usage) {
 	t.Helper()
 	ctx := context.Background()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	json.NewEncoder(zw).Encode(licensing.SnapshotUser{ID: "u1", UserPrincipalName: "=evil@doa.example.gov", DisplayName: "Pat", AccountEnabled: true,
-		Licenses: []licensing.UserLicense{{SkuID: "c5928f49-12ba-48f7-ada3-0d743a3601d5", Direct: true}}, Attribution: licensing.Attribution{Agency: "DOA"}})
+	enc := json.NewEncoder(zw)
+	for _, u := range users {
+		enc.Encode(u)
+	}
 	zw.Close()
 	w, _ := store.Create(ctx, "snapshots/s1/users.jsonl.gz", "")
 	w.Write(buf.Bytes())
 	w.Close()
-	snap := licensing.Snapshot{ID: "s1", Taken: time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC), UsersFile: "snapshots/s1/users.jsonl.gz",
-		Tenant: []licensing.TenantSku{{SkuID: "c5928f49-12ba-48f7-ada3-0d743a3601d5", PartNumber: "VISIOCLIENT", Enabled: 10, Consumed: 1}}}
-	if err := store.PublishSnapshot(ctx, snap, []licensing.Usage{{Agency: "DOA", SkuID: "c5928f49-12ba-48f7-ada3-0d743a3601d5", Users: 1, Direct: 1}}); err != nil {
+	snap := licensing.Snapshot{ID: "s1", Taken: time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC), UsersFile: "snapshots/s1/users.jsonl.gz", Tenant: tenant}
+	if err := store.PublishSnapshot(ctx, snap, usage); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -54,9 +66,10 @@ func TestLicenseReports(t *testing.T) {
 		check  func(t *testing.T, r hostReply)
 	}{
 		{"json for all", map[string]string{}, admin, 200, func(t *testing.T, r hostReply) {
-			var rep usage.LicenseReport
+			var rep licenseReportResponse
 			json.Unmarshal([]byte(r.body), &rep)
-			if len(rep.Agencies) != 1 || rep.Agencies[0].Products[0].InUse != 1 || len(rep.Tenant) != 1 {
+			// DOA, then the unattributed and conflicting users (none).
+			if len(rep.Agencies) != 3 || rep.Agencies[0].Products[0].InUse != 1 || len(rep.Tenant) != 1 {
 				t.Errorf("report = %s", r.body)
 			}
 		}},

@@ -6,7 +6,6 @@ import (
 	"github.com/shared-tenant/licensetrack/shared/intake"
 	"github.com/shared-tenant/licensetrack/shared/ledger"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
-	"github.com/shared-tenant/licensetrack/shared/usage"
 )
 
 // The API answers with the types of this file, never with domain types, so
@@ -318,63 +317,6 @@ func newRunResponse(r licensing.Run) runResponse {
 type runListResponse struct {
 	Runs  []runResponse `json:"runs"`
 	Count int           `json:"count"`
-}
-
-// licenseReportResponse is the ad-hoc license report. The keys of its
-// product and tenant rows are the Go names the API has always used.
-type licenseReportResponse struct {
-	Date     licensing.Date          `json:"date"`
-	DataAsOf time.Time               `json:"dataAsOf"`
-	Snapshot string                  `json:"snapshot"`
-	Agencies []agencyNumbersResponse `json:"agencies"`
-	Tenant   []tenantCheckResponse   `json:"tenantCheck,omitempty"`
-}
-
-type agencyNumbersResponse struct {
-	Agency   string                `json:"agency"`
-	Name     string                `json:"name"`
-	Users    int                   `json:"licensedUsers"`
-	Products []productLineResponse `json:"products"`
-}
-
-type productLineResponse struct {
-	SkuID      string `json:"SkuID"`
-	PartNumber string `json:"PartNumber"`
-	Name       string `json:"Name"`
-	Purchased  int    `json:"Purchased"`
-	InUse      int    `json:"InUse"`
-	Available  int    `json:"Available"`
-	Status     string `json:"Status"`
-	Disabled   int    `json:"Disabled"`
-	Inactive   int    `json:"Inactive"`
-}
-
-type tenantCheckResponse struct {
-	SkuID      string `json:"SkuID"`
-	PartNumber string `json:"PartNumber"`
-	Name       string `json:"Name"`
-	Purchased  int    `json:"Purchased"`
-	Prepaid    int    `json:"Prepaid"`
-	Consumed   int    `json:"Consumed"`
-	Difference int    `json:"Difference"`
-	Note       string `json:"Note"`
-}
-
-func newLicenseReportResponse(rep usage.LicenseReport) licenseReportResponse {
-	return licenseReportResponse{
-		Date: rep.Date, DataAsOf: rep.DataAsOf, Snapshot: rep.SnapshotID,
-		Agencies: mapList(rep.Agencies, func(a usage.AgencyNumbers) agencyNumbersResponse {
-			return agencyNumbersResponse{Agency: a.Agency, Name: a.Name, Users: a.Users,
-				Products: mapList(a.Products, func(p licensing.ProductLine) productLineResponse {
-					return productLineResponse{SkuID: p.SkuID, PartNumber: p.PartNumber, Name: p.Name, Purchased: p.Purchased,
-						InUse: p.InUse, Available: p.Available, Status: p.Status, Disabled: p.Disabled, Inactive: p.Inactive}
-				})}
-		}),
-		Tenant: mapList(rep.Tenant, func(t licensing.TenantCheckRow) tenantCheckResponse {
-			return tenantCheckResponse{SkuID: t.SkuID, PartNumber: t.PartNumber, Name: t.Name, Purchased: t.Purchased,
-				Prepaid: t.Prepaid, Consumed: t.Consumed, Difference: t.Difference, Note: t.Note}
-		}),
-	}
 }
 
 // workbookResponse answers a request for the report as a workbook: a link

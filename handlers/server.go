@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,7 +33,8 @@ type Config struct {
 	MaxRequestBytes int64
 	// MaxInvocationBytes bounds the envelope the host may POST (the HTTP
 	// body limit plus base64 and JSON overhead). Default 2 × MaxRequestBytes
-	// + 1 MiB.
+	// + 1 MiB. A larger envelope to an HTTP function is answered 413 inside
+	// a normal reply; to a queue or timer function it fails the invocation.
 	MaxInvocationBytes int64
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -50,6 +52,9 @@ type Server struct {
 	maxRequest  int64
 	now         func() time.Time
 	functions   map[string]function
+	// httpNames holds the functions with an HTTP trigger, whose caller
+	// must get an answer even when the invocation cannot be read.
+	httpNames map[string]bool
 }
 
 // function handles one invocation of one Azure Function. It returns the
@@ -72,18 +77,24 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{agencyAdmin: cfg.Agencies, runRecords: cfg.Runs, intake: cfg.Intake, ledger: cfg.Ledger, usage: cfg.Usage, log: cfg.Logger, maxBytes: cfg.MaxInvocationBytes, maxRequest: cfg.MaxRequestBytes, now: cfg.Now, functions: map[string]function{}}
-	s.functions["Agencies"] = s.httpFunction(s.agencies)
-	s.functions["Runs"] = s.httpFunction(s.runs)
-	s.functions["Purchases"] = s.httpFunction(s.purchases)
-	s.functions["PurchaseOrders"] = s.httpFunction(s.purchaseOrders)
-	s.functions["ServiceRequests"] = s.httpFunction(s.serviceRequests)
+	s := &Server{agencyAdmin: cfg.Agencies, runRecords: cfg.Runs, intake: cfg.Intake, ledger: cfg.Ledger, usage: cfg.Usage, log: cfg.Logger, maxBytes: cfg.MaxInvocationBytes, maxRequest: cfg.MaxRequestBytes, now: cfg.Now, functions: map[string]function{}, httpNames: map[string]bool{}}
+	s.handleHTTP("Agencies", s.agencies)
+	s.handleHTTP("Runs", s.runs)
+	s.handleHTTP("Purchases", s.purchases)
+	s.handleHTTP("PurchaseOrders", s.purchaseOrders)
+	s.handleHTTP("ServiceRequests", s.serviceRequests)
 	s.functions["ActivationSteps"] = queueFunction("msg", s.activationStep)
 	s.functions["ActivationSweep"] = timerFunction("timer", s.activationSweep)
-	s.functions["LicenseReports"] = s.httpFunction(s.licenseReports)
+	s.handleHTTP("LicenseReports", s.licenseReports)
 	s.functions["PayrollReport"] = timerFunction("timer", s.payrollReport)
 	s.functions["UsageAudit"] = timerFunction("timer", s.usageAudit)
 	return s
+}
+
+// handleHTTP registers fn as the HTTP-triggered function name.
+func (s *Server) handleHTTP(name string, fn apiFunc) {
+	s.functions[name] = s.httpFunction(fn)
+	s.httpNames[name] = true
 }
 
 // Functions lists the names of the registered functions.
@@ -106,7 +117,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(r.URL.Path, "/")
 	fn, ok := s.functions[name]
 	if !ok {
-		fn = s.lookupFold(name)
+		name, fn = s.lookupFold(name)
 	}
 	if fn == nil {
 		http.Error(w, fmt.Sprintf("no function %q in this app", name), http.StatusNotFound)
@@ -119,13 +130,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.invoke(w, r, name, fn)
 }
 
-func (s *Server) lookupFold(name string) function {
+// lookupFold finds a function by name without case, returning its
+// registered name.
+func (s *Server) lookupFold(name string) (string, function) {
 	for n, fn := range s.functions {
 		if strings.EqualFold(n, name) {
-			return fn
+			return n, fn
 		}
 	}
-	return nil
+	return name, nil
 }
 
 func (s *Server) invoke(w http.ResponseWriter, r *http.Request, name string, fn function) {
@@ -134,9 +147,18 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, name string, fn 
 	lines := &logLines{}
 	log := lines.logger()
 
+	if r.ContentLength > s.maxBytes {
+		// Said too large up front: refused without holding any of it.
+		s.tooLarge(w, r, name, invID, lines, log)
+		return
+	}
 	var inv Invocation
-	body := http.MaxBytesReader(w, r.Body, s.maxBytes)
+	body := &limitedBody{r: r.Body, left: s.maxBytes}
 	if err := json.NewDecoder(body).Decode(&inv); err != nil {
+		if errors.Is(err, errEnvelopeTooLarge) {
+			s.tooLarge(w, r, name, invID, lines, log)
+			return
+		}
 		// The host sent something this handler cannot read: fail the
 		// invocation so it shows as failed in the portal.
 		s.fail(w, name, invID, lines, fmt.Errorf("cannot read the invocation payload: %w", err))
@@ -150,6 +172,55 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, name string, fn 
 	}
 	log.Debug("invocation finished", "ms", s.now().Sub(start).Milliseconds())
 	writeJSON(w, http.StatusOK, InvokeResponse{Outputs: outputs, Logs: lines.all()})
+}
+
+// tooLarge answers an invocation whose envelope is over MaxInvocationBytes.
+// An HTTP function's caller gets 413 with the JSON error inside a normal
+// reply, as for any refused request; a queue or timer invocation fails.
+// The rest of the envelope is read and dropped first, so the host, still
+// sending it, reads the reply instead of a reset connection.
+func (s *Server) tooLarge(w http.ResponseWriter, r *http.Request, name, invID string, lines *logLines, log *slog.Logger) {
+	io.CopyN(io.Discard, r.Body, maxDrainBytes)
+	err := licensing.Errorf("handlers.invoke", licensing.TooLarge,
+		"The request is larger than %d MB, the most this service accepts; send smaller documents (PDF or compressed scans).", s.maxRequest>>20)
+	if !s.httpNames[name] {
+		s.fail(w, name, invID, lines, err)
+		return
+	}
+	log.Info("request refused before reading it", "function", name, "limitBytes", s.maxBytes)
+	writeJSON(w, http.StatusOK, InvokeResponse{Outputs: map[string]any{"res": errorResponse(err, log)}, Logs: lines.all()})
+}
+
+// maxDrainBytes bounds how much of an oversized envelope is read and
+// dropped before answering; the server closes a connection whose request
+// is left unread past it.
+const maxDrainBytes = 1 << 30
+
+// errEnvelopeTooLarge is limitedBody's error past its limit.
+var errEnvelopeTooLarge = errors.New("the invocation payload is larger than the handler accepts")
+
+// limitedBody reads at most left bytes of r, then fails with
+// errEnvelopeTooLarge; a body of exactly left bytes reads to its end.
+type limitedBody struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.left < 0 {
+		return 0, errEnvelopeTooLarge
+	}
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	if int64(n) <= l.left {
+		l.left -= int64(n)
+		return n, err
+	}
+	n = int(l.left)
+	l.left = -1
+	return n, errEnvelopeTooLarge
 }
 
 // call runs fn, turning a panic into an internal error: a bug in one

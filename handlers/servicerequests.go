@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -89,11 +90,21 @@ func (s *Server) activationStep(ctx context.Context, msg *QueueMessage, log *slo
 }
 
 // activationSweep marks the requests whose messages the host gave up on as
-// failed and tells central IT.
+// failed and tells central IT, then removes what failed submissions left,
+// and deletes the ad-hoc workbooks whose download links have expired (each
+// removal is logged by the sweep).
 func (s *Server) activationSweep(ctx context.Context, t *TimerInfo, log *slog.Logger) error {
+	var werr error
+	if s.usage != nil {
+		_, werr = s.usage.SweepWorkbooks(ctx, log)
+	}
 	n, err := s.intake.SweepPoisoned(ctx, log)
 	if n > 0 || err != nil {
 		log.Info("poisoned activation messages handled", "count", n)
 	}
-	return err
+	if err != nil {
+		return errors.Join(err, werr)
+	}
+	_, err = s.intake.SweepOrphans(ctx, log)
+	return errors.Join(err, werr)
 }

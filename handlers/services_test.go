@@ -34,6 +34,9 @@ type hostOpts struct {
 	agencies licensing.AgencyStore
 	// now is the services' clock; nil is fixedClock.
 	now func() time.Time
+	// steps receives the workflow steps the services queue; nil is a
+	// queue nobody reads.
+	steps *fakes.Steps
 }
 
 // testConfig returns the Config of a Server whose services keep everything
@@ -49,6 +52,9 @@ func testConfig(store *memstore.Store, o hostOpts) Config {
 	if now == nil {
 		now = fixedClock
 	}
+	if o.steps == nil {
+		o.steps = &fakes.Steps{}
+	}
 	auth := licensing.NewAuthorizer(agencies, []string{admin}, o.allowAnonymous)
 	runs := licensing.NewRuns(store, auth, now, nil)
 	dir, mail, catalog := fakes.NewDirectory(), &fakes.Mailbox{}, fakes.BuiltinCatalog{}
@@ -56,8 +62,8 @@ func testConfig(store *memstore.Store, o hostOpts) Config {
 		Agencies: licensing.NewAgencyAdmin(agencies, auth, now),
 		Runs:     runs,
 		Intake: intake.NewService(intake.Config{
-			Auth: auth, Agencies: agencies, Requests: store, Steps: &fakes.Steps{}, Files: store, Purchases: store,
-			Directory: dir, Catalog: catalog, Mailer: mail, Now: now,
+			Auth: auth, Agencies: agencies, Requests: store, Steps: o.steps, Files: store, Purchases: store,
+			Directory: dir, Catalog: catalog, Mailer: mail, Effects: licensing.NewEffects(store, now, 0), Now: now,
 		}),
 		Ledger: ledger.NewService(ledger.Config{
 			Auth: auth, Agencies: agencies, Purchases: store, Snapshots: store,
@@ -65,7 +71,7 @@ func testConfig(store *memstore.Store, o hostOpts) Config {
 		}),
 		Usage: usage.NewService(usage.Config{
 			Auth: auth, Runs: runs, Agencies: agencies, Purchases: store, Snapshots: store, Files: store,
-			Directory: dir, Catalog: catalog, Deliveries: store, Mailer: mail, Now: now,
+			Directory: dir, Catalog: catalog, Deliveries: store, Mailer: mail, Effects: licensing.NewEffects(store, now, 0), Now: now,
 		}),
 	}
 }

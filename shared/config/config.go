@@ -41,7 +41,9 @@ var Keys = []Key{
 	{Name: "AzureWebJobsStorage__credential", Owner: "app", Description: "`managedidentity` with the identity-based connection (what the host expects); anything else is refused."},
 	{Name: "STORAGE_PREFIX", Owner: "app", Description: "Put before every table and blob container name, to keep several environments (or test runs) apart in one storage account: lower-case letters and digits, starting with a letter."},
 	{Name: "ACTIVATION_QUEUE", Owner: "app", Default: "activation-steps", Description: "The queue of the activation workflow; the functions' bindings read it as %ACTIVATION_QUEUE%, so set it in the app settings. Its poison queue is the same name with -poison."},
-	{Name: "ADMINS", Owner: "app", Description: "Central IT administrators: user principal names or object ids, comma-separated."},
+	{Name: "STORAGE_TRY_TIMEOUT", Owner: "app", Default: "10s", Description: "How long one attempt of a storage call may wait on Table, Blob or Queue Storage (for its answer, or for each read of a download) before it is retried."},
+	{Name: "STORAGE_OPERATION_TIMEOUT", Owner: "app", Default: "30s", Description: "How long one storage call may take in all, retries included, before it fails as unavailable (HTTP 503 with Retry-After)."},
+	{Name: "ADMINS", Owner: "app", Description: "Central IT administrators: user principal names or object ids (GUIDs), comma-separated. An object id matches the caller's object id only, a user principal name the caller's name only."},
 	{Name: "AUTH_ALLOW_ANONYMOUS", Owner: "app", Default: "false", Description: "`true` lets requests without an App Service identity act as an admin. Local development only: refused when running in Azure."},
 	{Name: "LOG_LEVEL", Owner: "app", Default: "info", Description: "`debug`, `info`, `warn` or `error`: what the handler writes to standard output (invocation logs go to the host either way)."},
 	{Name: "GRAPH_MODE", Owner: "app", Default: "live", Description: "`live` reads the tenant through Microsoft Graph; `demo` runs against a synthetic tenant served in-process (local use only)."},
@@ -51,6 +53,7 @@ var Keys = []Key{
 	{Name: "AZURE_CLIENT_ID", Owner: "app", Description: "Client id of the user-assigned managed identity, or of the app registration with `client-secret`."},
 	{Name: "AZURE_CLIENT_SECRET", Owner: "app", Description: "The app registration's secret, with `client-secret` only. Never commit it."},
 	{Name: "GRAPH_MAX_RETRY_WAIT", Owner: "app", Default: "2m", Description: "How long one Graph request may wait out throttling (429/503) in all, honouring Retry-After, before the run fails cleanly."},
+	{Name: "GRAPH_TIMEOUT", Owner: "app", Default: "100s", Description: "How long one Microsoft Graph request may take, its body included, before it counts as Graph being unavailable."},
 	{Name: "DEMO_TENANT_USERS", Owner: "app", Default: "2000", Description: "Size of the synthetic tenant with `GRAPH_MODE=demo` (1 to 1000000)."},
 	{Name: "DEMO_TENANT_SEED", Owner: "app", Default: "1", Description: "Seed of the synthetic tenant: the same seed and size give the same tenant."},
 	{Name: "SKU_CATALOG_URL", Owner: "app", Description: "Where Microsoft's \"Product names and service plan identifiers for licensing\" CSV is read from: an https URL, or `blob:<name>` for a copy uploaded to the `catalog` container. Empty: the built-in table only."},
@@ -63,6 +66,7 @@ var Keys = []Key{
 	{Name: "ENTITLEMENT_GRACE_DAYS", Owner: "app", Default: "31", Description: "Days a purchase stays in force after its term end (licenses ending June 30 are re-bought for August 1)."},
 	{Name: "FISCAL_YEAR_END", Owner: "app", Default: "06-30", Description: "Month and day (MM-DD) an a-la-carte term ends by default."},
 	{Name: "ACTIVATION_CHECK_EVERY", Owner: "app", Default: "6h", Description: "How often the workflow looks for a request's seats in the tenant after routing it for activation."},
+	{Name: "EFFECT_LEASE", Owner: "app", Default: "2m", Description: "How long a worker's claim on an outside effect (a mail, a queued step) stands; a claim left by a worker that stopped before confirming lapses after it, and its effect is then reported as unconfirmed instead of repeated."},
 	{Name: "PAYROLL_ANCHOR_DATE", Owner: "app", Default: "2026-01-05", Description: "A payroll Monday (2006-01-02); payroll Mondays are every PAYROLL_INTERVAL_DAYS from it."},
 	{Name: "PAYROLL_INTERVAL_DAYS", Owner: "app", Default: "14", Description: "Days between payroll Mondays (a multiple of 7)."},
 	{Name: "REPORT_TIME_ZONE", Owner: "app", Default: "America/Chicago", Description: "The agencies' time zone (IANA name): which day it is for the payroll calendar and report dates."},
@@ -91,6 +95,8 @@ type Storage struct {
 	// AccountName and ClientID are set for an identity-based connection.
 	AccountName string
 	ClientID    string
+	// Timeouts bound every storage call.
+	Timeouts storageaccount.Timeouts
 }
 
 // Config is every setting, typed.
@@ -146,6 +152,7 @@ type Workflow struct {
 	FiscalYearEndDay   int
 	CheckEvery         time.Duration
 	WaitFor            time.Duration
+	EffectLease        time.Duration
 }
 
 // Graph modes.
@@ -163,6 +170,8 @@ type Graph struct {
 	ClientID     string
 	ClientSecret string
 	MaxRetryWait time.Duration
+	// Timeout bounds one Graph request.
+	Timeout time.Duration
 	// DemoUsers and DemoSeed shape the synthetic tenant of GraphDemo.
 	DemoUsers int
 	DemoSeed  uint64
@@ -246,13 +255,15 @@ func Load(getenv func(string) (string, bool)) (Config, error) {
 		bad("ACTIVATION_QUEUE", "%q is not a queue name: 3 to 56 lower-case letters, digits and single dashes", cfg.Storage.ActivationQueue)
 	}
 
+	loadStorageTimeouts(&cfg, get, bad)
+
 	rawAdmins := get("ADMINS")
 	for _, a := range strings.Split(rawAdmins, ",") {
 		if a = strings.TrimSpace(a); a == "" {
 			continue
 		}
-		if strings.ContainsAny(a, " \t;") {
-			bad("ADMINS", "%q is not a user principal name or object id; separate entries with commas", a)
+		if !licensing.ValidPrincipalEntry(a) {
+			bad("ADMINS", "%q is neither a user principal name (name@agency.example.gov) nor an object id (a GUID); separate entries with commas", a)
 			continue
 		}
 		cfg.Admins = append(cfg.Admins, strings.ToLower(a))
@@ -305,6 +316,25 @@ func Load(getenv func(string) (string, bool)) (Config, error) {
 		return cfg, &Error{Problems: problems}
 	}
 	return cfg, nil
+}
+
+// loadStorageTimeouts reads the storage deadlines: an attempt from 100ms to
+// 5m, a whole call from 100ms to 10m and no shorter than one attempt.
+func loadStorageTimeouts(cfg *Config, get func(string) string, bad func(string, string, ...any)) {
+	t := &cfg.Storage.Timeouts
+	if d, err := time.ParseDuration(get("STORAGE_TRY_TIMEOUT")); err != nil || d < 100*time.Millisecond || d > 5*time.Minute {
+		bad("STORAGE_TRY_TIMEOUT", "must be a duration from 100ms to 5m, such as 10s")
+	} else {
+		t.Try = d
+	}
+	if d, err := time.ParseDuration(get("STORAGE_OPERATION_TIMEOUT")); err != nil || d < 100*time.Millisecond || d > 10*time.Minute {
+		bad("STORAGE_OPERATION_TIMEOUT", "must be a duration from 100ms to 10m, such as 30s")
+	} else {
+		t.Operation = d
+	}
+	if t.Try > 0 && t.Operation > 0 && t.Operation < t.Try {
+		bad("STORAGE_OPERATION_TIMEOUT", "%s is shorter than STORAGE_TRY_TIMEOUT (%s): a call must have time for at least one attempt", t.Operation, t.Try)
+	}
 }
 
 func loadWorkflow(cfg *Config, get func(string) string, bad func(string, string, ...any)) {
@@ -363,6 +393,11 @@ func loadWorkflow(cfg *Config, get func(string) string, bad func(string, string,
 	} else {
 		w.CheckEvery = d
 	}
+	if d, err := time.ParseDuration(get("EFFECT_LEASE")); err != nil || d < time.Second || d > time.Hour {
+		bad("EFFECT_LEASE", "must be a duration from 1s to 1h, such as 2m")
+	} else {
+		w.EffectLease = d
+	}
 	if n, err := strconv.Atoi(get("ACTIVATION_WAIT_DAYS")); err != nil || n < 1 || n > 90 {
 		bad("ACTIVATION_WAIT_DAYS", "must be a whole number of days from 1 to 90")
 	} else {
@@ -408,6 +443,11 @@ func loadGraph(cfg *Config, get func(string) string, bad func(string, string, ..
 		bad("GRAPH_MAX_RETRY_WAIT", "must be a duration such as 2m or 90s, at most 1h")
 	} else {
 		g.MaxRetryWait = d
+	}
+	if d, err := time.ParseDuration(get("GRAPH_TIMEOUT")); err != nil || d < time.Second || d > 10*time.Minute {
+		bad("GRAPH_TIMEOUT", "must be a duration from 1s to 10m, such as 100s")
+	} else {
+		g.Timeout = d
 	}
 	switch g.Mode {
 	case GraphDemo:

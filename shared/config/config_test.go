@@ -256,7 +256,7 @@ func TestGraphSettings(t *testing.T) {
 		check    func(t *testing.T, c Config)
 	}{
 		{name: "defaults: live Graph with a managed identity", env: with(), check: func(t *testing.T, c Config) {
-			want := Graph{Mode: "live", BaseURL: "https://graph.microsoft.com/v1.0", Auth: "managed-identity", MaxRetryWait: 2 * time.Minute}
+			want := Graph{Mode: "live", BaseURL: "https://graph.microsoft.com/v1.0", Auth: "managed-identity", MaxRetryWait: 2 * time.Minute, Timeout: 100 * time.Second}
 			if diff := cmp.Diff(want, c.Graph); diff != "" {
 				t.Errorf("graph (-want +got):\n%s", diff)
 			}
@@ -333,7 +333,7 @@ func TestWorkflowSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Workflow{CentralIT: []string{"a@it.example.gov", "b@it.example.gov"}, AppURL: "https://func.example.net", MaxRequestBytes: 20 << 20,
-		GraceDays: 31, FiscalYearEndMonth: time.September, FiscalYearEndDay: 30, CheckEvery: 30 * time.Minute, WaitFor: 14 * 24 * time.Hour}
+		GraceDays: 31, FiscalYearEndMonth: time.September, FiscalYearEndDay: 30, CheckEvery: 30 * time.Minute, WaitFor: 14 * 24 * time.Hour, EffectLease: 2 * time.Minute}
 	if diff := cmp.Diff(want, cfg.Workflow); diff != "" {
 		t.Errorf("workflow (-want +got):\n%s", diff)
 	}

@@ -39,6 +39,11 @@ func translate(op, perm, what string, err error) error {
 	}
 	var te *throttledError
 	if errors.As(err, &te) {
+		if te.status == 0 {
+			return licensing.Wrap(op, licensing.Unavailable, fmt.Sprintf(
+				"%s could not be reached or did not answer in time, and did not recover within %s; try again later.",
+				graphService, te.waited+te.next), err)
+		}
 		return licensing.Wrap(op, licensing.Unavailable, fmt.Sprintf(
 			"%s is throttling or unavailable (HTTP %d) and did not recover within %s; try again later.",
 			graphService, te.status, te.waited+te.next), err)

@@ -69,6 +69,11 @@ type Config struct {
 	// HTTPClient provides the transport and timeout; a default client with
 	// DefaultTimeout when nil.
 	HTTPClient *http.Client
+	// Timeout bounds one HTTP request to Graph, its body included; a request
+	// that runs out fails like a network error (retried within MaxRetryWait,
+	// then Unavailable). When zero: HTTPClient's Timeout if HTTPClient is
+	// set, else DefaultTimeout.
+	Timeout time.Duration
 	// MaxRetryWait bounds how long one request may spend waiting for
 	// throttling (429) or an unavailable service (503, 504, network) to pass,
 	// over all its retries (DefaultMaxRetryWait when zero). A Retry-After
@@ -192,14 +197,7 @@ func isLoopback(host string) bool {
 // the retry handler bounded by this client's retry budget, over a transport
 // that counts requests.
 func (c *Client) httpClient() *http.Client {
-	parent := http.DefaultTransport
-	timeout := DefaultTimeout
-	if c.cfg.HTTPClient != nil {
-		if c.cfg.HTTPClient.Transport != nil {
-			parent = c.cfg.HTTPClient.Transport
-		}
-		timeout = c.cfg.HTTPClient.Timeout
-	}
+	parent, timeout := c.transport()
 	opts := msgraphsdk.GetDefaultClientOptions()
 	mws := msgraphcore.GetDefaultMiddlewaresWithOptions(&opts)
 	for i, m := range mws {
@@ -215,6 +213,23 @@ func (c *Client) httpClient() *http.Client {
 		Transport: khttp.NewCustomTransportWithParentTransport(&countingTransport{next: parent, total: &c.requests}, mws...),
 		Timeout:   timeout,
 	}
+}
+
+// transport returns the transport requests go out on and the timeout of one
+// request.
+func (c *Client) transport() (http.RoundTripper, time.Duration) {
+	parent := http.DefaultTransport
+	timeout := DefaultTimeout
+	if c.cfg.HTTPClient != nil {
+		if c.cfg.HTTPClient.Transport != nil {
+			parent = c.cfg.HTTPClient.Transport
+		}
+		timeout = c.cfg.HTTPClient.Timeout
+	}
+	if c.cfg.Timeout > 0 {
+		timeout = c.cfg.Timeout
+	}
+	return parent, timeout
 }
 
 // Requests returns how many HTTP requests the client has made so far,

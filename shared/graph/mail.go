@@ -79,17 +79,12 @@ var _ licensing.Mailer = (*mailer)(nil)
 // the draft route; Exchange RBAC for Applications (or an application access
 // policy) should limit it to the sender's mailbox. Graph cannot tell that a
 // message was sent before: sending the same MailMessage twice delivers it
-// twice (its ID travels in the X-Licensing-Message-Id header), so callers
-// record a delivery before acknowledging it.
+// twice (its ID travels in the X-Licensing-Message-Id header). So a send is
+// retried only when Graph said it did not act (429, or 503 with
+// Retry-After); a failure once Graph may have acted is Ambiguous, and
+// callers claim each mail as an effect (licensing.Effects) before sending.
 func (c *Client) Mailer(sender string) licensing.Mailer {
-	parent := http.DefaultTransport
-	timeout := DefaultTimeout
-	if c.cfg.HTTPClient != nil {
-		if c.cfg.HTTPClient.Transport != nil {
-			parent = c.cfg.HTTPClient.Transport
-		}
-		timeout = c.cfg.HTTPClient.Timeout
-	}
+	parent, timeout := c.transport()
 	return &mailer{
 		c:      c,
 		sender: strings.TrimSpace(sender),
@@ -366,7 +361,7 @@ func (m *mailer) sendInline(ctx context.Context, op string, o *outgoing) error {
 	body.SetMessage(msg)
 	save := true
 	body.SetSaveToSentItems(&save)
-	err := m.c.call(ctx, "sendMail", func(ctx context.Context) error {
+	err := m.c.act(ctx, op, "sendMail", func(ctx context.Context) error {
 		return m.c.svc.Users().ByUserId(m.sender).SendMail().Post(ctx, body, &users.ItemSendMailRequestBuilderPostRequestConfiguration{Options: noSDKRetry})
 	})
 	return m.translate(op, stepMailbox, permMailSend, err)
@@ -418,7 +413,7 @@ func (m *mailer) sendDraft(ctx context.Context, op string, o *outgoing) (err err
 			return err
 		}
 	}
-	err = m.c.call(ctx, "send draft", func(ctx context.Context) error {
+	err = m.c.act(ctx, op, "send draft", func(ctx context.Context) error {
 		return item.Send().Post(ctx, &users.ItemMessagesItemSendRequestBuilderPostRequestConfiguration{Options: noSDKRetry})
 	})
 	return m.translate(op, stepDraft, perms, err)

@@ -280,8 +280,8 @@ func TestMailerThrottling(t *testing.T) {
 			wantRequests: 3, minElapsed: 2 * time.Second,
 		},
 		{
-			name:         "503 storm without Retry-After on sendMail",
-			faults:       []graphfake.Fault{{Endpoint: graphfake.EndpointSendMail, Status: 503, Times: 4}},
+			name:         "503 storm with Retry-After on sendMail",
+			faults:       []graphfake.Fault{{Endpoint: graphfake.EndpointSendMail, Status: 503, RetryAfter: "0", Times: 4}},
 			wantRequests: 5,
 		},
 		{
@@ -375,8 +375,8 @@ func TestMailerErrors(t *testing.T) {
 			wantCode: licensing.Forbidden, wantMsg: []string{"MAIL_SENDER"}, wantRequests: 1,
 		},
 		{
-			name: "503 persistently", msg: okMsg,
-			faults:   []graphfake.Fault{{Status: 503, Times: 1000}},
+			name: "503 with Retry-After persistently", msg: okMsg,
+			faults:   []graphfake.Fault{{Status: 503, RetryAfter: "1", Times: 1000}},
 			wantCode: licensing.Unavailable, wantMsg: []string{"try again later"}, wantRequests: -1,
 		},
 		{
@@ -487,5 +487,41 @@ func TestUploadURLMustBeSafe(t *testing.T) {
 	prod := &mailer{c: &Client{base: DefaultBaseURL}}
 	if prod.checkUploadURL("http://outlook.office.com/upload") == nil {
 		t.Errorf("an http upload URL is accepted against https Graph")
+	}
+}
+
+// TestMailerAmbiguousIsNotResent checks that a send whose answer is lost
+// after Graph may have acted is never sent again: it fails as Ambiguous,
+// and exactly one message arrives when Graph did act.
+func TestMailerAmbiguousIsNotResent(t *testing.T) {
+	large := content(5, 3_500_000)
+	tests := []struct {
+		name     string
+		fault    graphfake.Fault
+		atts     []licensing.Attachment
+		wantSent int
+	}{
+		{"sendMail accepted, then 504", graphfake.Fault{Endpoint: graphfake.EndpointSendMail, Status: 504, After: true}, nil, 1},
+		{"sendMail accepted, then 500", graphfake.Fault{Endpoint: graphfake.EndpointSendMail, Status: 500, After: true}, nil, 1},
+		{"sendMail 503 without Retry-After", graphfake.Fault{Endpoint: graphfake.EndpointSendMail, Status: 503}, nil, 0},
+		{"draft sent, then 502", graphfake.Fault{Endpoint: graphfake.EndpointSend, Status: 502, After: true},
+			[]licensing.Attachment{attachment("big.bin", "application/octet-stream", large)}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newMailFixture(t, nil)
+			f.server.Inject(tt.fault)
+			msg := licensing.MailMessage{ID: "once", Date: time.Now(), To: []string{"a@doa.example.gov"}, Subject: "s", Text: "t", Attachments: tt.atts}
+			err := f.client.Mailer(sender).Send(context.Background(), msg)
+			if licensing.ErrorCode(err) != licensing.Ambiguous {
+				t.Fatalf("Send = %v (code %q), want ambiguous", err, licensing.ErrorCode(err))
+			}
+			if n := len(f.server.SentMail()); n != tt.wantSent {
+				t.Errorf("%d messages arrived, want %d", n, tt.wantSent)
+			}
+			if n := f.server.Count(tt.fault.Endpoint); n != 1 {
+				t.Errorf("%s was requested %d times, want 1: an ambiguous send is not retried", tt.fault.Endpoint, n)
+			}
+		})
 	}
 }

@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
+	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 
 // budget is the throttling wait one request may still spend, shared by the
@@ -88,6 +91,59 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 // error returned is untranslated; errThrottled wraps the last failure when
 // the budget ran out.
 func (c *Client) call(ctx context.Context, what string, fn func(ctx context.Context) error) error {
+	return c.retrying(ctx, what, func(status int, _ string, err error) bool { return transient(status, err) }, fn)
+}
+
+// act runs a request that acts on the tenant (sends a mail): it is retried
+// only when the service said it did not act (429, or 503 with Retry-After)
+// or the connection was never made. Any other failure once the request may
+// have reached the service is returned as Ambiguous: sending it again could
+// act twice, so the caller records the outcome as unknown instead.
+func (c *Client) act(ctx context.Context, op, what string, fn func(ctx context.Context) error) error {
+	err := c.retrying(ctx, what, notActed, fn)
+	if err == nil {
+		return nil
+	}
+	status, header := apiStatus(err)
+	var te *throttledError
+	switch {
+	case errors.As(err, &te), notActed(status, header, err):
+		return err
+	case status >= 500, status == 0 && (isNetworkError(err) || errors.Is(err, context.DeadlineExceeded)):
+		return licensing.Wrap(op, licensing.Ambiguous, fmt.Sprintf("%s did not answer whether it did %s (%s); it is not sent again, and is reported as unconfirmed.", graphService, what, describeFailure(status, err)), err)
+	}
+	return err
+}
+
+// notActed reports whether a failed request surely did not act: throttled,
+// unavailable with a time to come back, or never connected.
+func notActed(status int, header string, err error) bool {
+	switch status {
+	case http.StatusTooManyRequests:
+		return true
+	case http.StatusServiceUnavailable:
+		return header != ""
+	case 0:
+		var oe *net.OpError
+		return errors.As(err, &oe) && oe.Op == "dial"
+	}
+	return false
+}
+
+// describeFailure names a failure briefly for a message.
+func describeFailure(status int, err error) string {
+	if status != 0 {
+		return fmt.Sprintf("HTTP %d", status)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timed out"
+	}
+	return "connection lost"
+}
+
+// retrying runs fn, and again after Retry-After or a backoff while retry
+// says the failure may pass and the budget lasts.
+func (c *Client) retrying(ctx context.Context, what string, retry func(status int, header string, err error) bool, fn func(ctx context.Context) error) error {
 	b := &budget{max: c.cfg.MaxRetryWait}
 	ctx = context.WithValue(ctx, budgetKey{}, b)
 	backoff := c.cfg.RetryDelay
@@ -100,7 +156,7 @@ func (c *Client) call(ctx context.Context, what string, fn func(ctx context.Cont
 			return err
 		}
 		status, header := apiStatus(err)
-		if !transient(status, err) {
+		if !retry(status, header, err) {
 			return err
 		}
 		wait, ok := retryAfter(header, time.Now())

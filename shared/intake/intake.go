@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/mail"
 	"sort"
@@ -53,7 +54,8 @@ type IntakeResult struct {
 	Request licensing.ServiceRequest
 	// Created is false for a retry of a submission already received.
 	Created bool
-	// Next are the workflow steps to queue.
+	// Next are the workflow steps this call queued (each step is queued
+	// once, whoever asks).
 	Next []licensing.Step
 	// Message tells the requester, in a sentence, where things stand and
 	// what to send if something is missing.
@@ -74,9 +76,11 @@ const (
 // invalid one is refused with every problem at once and nothing is written.
 // A complete one becomes a submitted request with its first step to queue;
 // an incomplete one a needs-information request, and the requester is told
-// what to send. The same agency and PO number again with the same content
-// returns the existing request (Created false); with other content it is a
-// Conflict.
+// what to send. The same agency and PO number again (without a PO number:
+// the same agency and content) with the same content returns the existing
+// request (Created false) and queues nothing; with other content it is a
+// Conflict and nothing is written. See receive for how the request is
+// claimed before its documents are stored.
 func (s *Service) SubmitPurchaseOrder(ctx context.Context, caller *licensing.Principal, in IntakeRequest) (IntakeResult, error) {
 	const op = "intake.submit"
 	acc, err := s.cfg.Auth.Authorize(ctx, op, caller)
@@ -91,48 +95,31 @@ func (s *Service) SubmitPurchaseOrder(ctx context.Context, caller *licensing.Pri
 	if err != nil {
 		return IntakeResult{}, err
 	}
-	if sr.PONumber != "" {
-		existing, err := s.cfg.Requests.RequestByPO(ctx, sr.Agency, sr.PONumber)
-		switch {
-		case err == nil:
-			return s.sameSubmission(op, existing, sr.Fingerprint)
-		case licensing.ErrorCode(err) != licensing.NotFound:
-			return IntakeResult{}, err
-		}
-	}
-
-	now := s.now().UTC()
-	sr.ID = sr.Agency + "-" + s.newID()[:2*requestIDBytes]
-	sr.Created, sr.Updated, sr.CreatedBy = now, now, acc.Who
-	if err := s.storeDocuments(ctx, &sr, docs); err != nil {
-		return IntakeResult{}, err
-	}
-	sr.Missing = sr.StillMissing()
-	status, why := licensing.StatusSubmitted, "complete submission"
-	if len(sr.Missing) > 0 {
-		status, why = licensing.StatusNeedsInformation, "missing "+strings.Join(sr.Missing, ", ")
-	}
-	sr.Move(now, status, acc.Who, why)
-	stored, err := s.cfg.Requests.CreateRequest(ctx, sr)
-	if licensing.ErrorCode(err) == licensing.Conflict {
-		// A simultaneous submission of the same PO won the race.
-		return s.sameSubmission(op, stored, sr.Fingerprint)
-	}
-	if err != nil {
-		return IntakeResult{}, err
-	}
-	return IntakeResult{Request: stored, Created: true, Next: resumeSteps(stored), Message: intakeMessage(stored, s.cfg.Workflow.AppURL)}, nil
+	return s.receive(ctx, op, acc.Who, sr, docs)
 }
 
-// sameSubmission answers a submission of a PO the agency already sent.
-func (s *Service) sameSubmission(op string, existing licensing.ServiceRequest, fingerprint string) (IntakeResult, error) {
+// sameSubmission answers a submission the agency already sent: the same PO
+// number, or without one the same content.
+func (s *Service) sameSubmission(ctx context.Context, op string, existing licensing.ServiceRequest, fingerprint string) (IntakeResult, error) {
 	if existing.Fingerprint != fingerprint {
 		return IntakeResult{}, licensing.Errorf(op, licensing.Conflict, "Purchase order %s of %s was already submitted as service request %s with different content. "+
 			"To add missing documents use that request; to change it, ask central IT.", existing.PONumber, existing.Agency, existing.ID)
 	}
-	// A retry: queue the step again in case the first attempt's message
-	// was lost; steps are idempotent.
-	return IntakeResult{Request: existing, Next: resumeSteps(existing), Message: intakeMessage(existing, s.cfg.Workflow.AppURL)}, nil
+	// A retry, or a simultaneous duplicate: the submission that created
+	// the request queued its step, and this one queues nothing, unless that
+	// submission stopped before queueing it.
+	next, err := s.queueNext(ctx, existing)
+	return IntakeResult{Request: existing, Next: next, Message: intakeMessage(existing, s.cfg.Workflow.AppURL)}, queuedElsewhere(err)
+}
+
+// queuedElsewhere drops the error of a step that another submission of the
+// same request is queueing at this moment: the request is there, and its
+// step is on its way.
+func queuedElsewhere(err error) error {
+	if errors.Is(err, licensing.ErrInProgress) {
+		return nil
+	}
+	return err
 }
 
 // validateIntake checks everything and builds the request (without id,
@@ -164,8 +151,8 @@ func (s *Service) validateIntake(ctx context.Context, in IntakeRequest) (licensi
 	if sr.PONumber != "" && !licensing.ValidPONumber(sr.PONumber) {
 		fe.Add("poNumber", "must be 1 to 40 letters, digits, '.', '-', '_' or '/' (for example 4500012345)")
 	}
-	if len(sr.Reseller) > maxReseller || licensing.HasControl(sr.Reseller) {
-		fe.Add("reseller", "must be at most %d characters without control characters", maxReseller)
+	if len(sr.Reseller) > maxReseller || licensing.HasInvisible(sr.Reseller) {
+		fe.Add("reseller", "must be at most %d characters without %s", maxReseller, invisibleText)
 	}
 	switch sr.Agreement {
 	case licensing.AgreementEnterprise, licensing.AgreementALaCarte, licensing.AgreementCSP:
@@ -185,8 +172,8 @@ func (s *Service) validateIntake(ctx context.Context, in IntakeRequest) (licensi
 	switch {
 	case sr.Requester.Name == "":
 		fe.Add("requester.name", "is required")
-	case len(sr.Requester.Name) > maxPersonName || licensing.HasControl(sr.Requester.Name):
-		fe.Add("requester.name", "must be at most %d characters without control characters", maxPersonName)
+	case len(sr.Requester.Name) > maxPersonName || licensing.HasInvisible(sr.Requester.Name):
+		fe.Add("requester.name", "must be at most %d characters without %s", maxPersonName, invisibleText)
 	}
 	if !licensing.ValidAddress(sr.Requester.Email) {
 		fe.Add("requester.email", "must be the requester's email address, like pat.doe@agency.example.gov")
@@ -196,6 +183,9 @@ func (s *Service) validateIntake(ctx context.Context, in IntakeRequest) (licensi
 	}
 	docs := validateDocuments(in.Documents, &fe)
 	if err := fe.Err("intake.validate", "The purchase order"); err != nil {
+		return sr, nil, err
+	}
+	if err := s.poInLedger(ctx, "intake.validate", sr.Agency, sr.PONumber); err != nil {
 		return sr, nil, err
 	}
 	sr.Fingerprint = fingerprint(sr, docs)
@@ -325,6 +315,12 @@ func validateDocuments(in []IntakeDocument, fe *licensing.FieldErrors) []pending
 			fe.Add(field, "is empty: attach the file itself")
 			continue
 		}
+		if licensing.HasInvisible(d.FileName) {
+			// Refused, not cleaned: "x.pdf\x00.exe" would show as x.pdf.exe,
+			// and "x\u202Efdp.exe" shows as xexe.pdf.
+			fe.Add(field+".fileName", "must not contain %s; rename the file", invisibleText)
+			continue
+		}
 		detected, ok := sniffDocument(d.Content)
 		if !ok {
 			fe.Add(field, "is not a PDF, an email (.eml or .msg) or an image of a scan (PNG, JPEG, TIFF)")
@@ -348,38 +344,8 @@ func validateDocuments(in []IntakeDocument, fe *licensing.FieldErrors) []pending
 	return out
 }
 
-// storeDocuments writes the documents under server-chosen names and adds
-// them to sr. A document already on the request (same kind and content) is
-// not added twice.
-func (s *Service) storeDocuments(ctx context.Context, sr *licensing.ServiceRequest, docs []pendingDocument) error {
-	for _, p := range docs {
-		d := p.doc
-		dup := false
-		for _, e := range sr.Documents {
-			if e.Kind == d.Kind && e.SHA256 == d.SHA256 {
-				dup = true
-			}
-		}
-		if dup {
-			continue
-		}
-		d.Blob = fmt.Sprintf("documents/%s/%s/%s-%s%s", sr.Agency, sr.ID, d.Kind, d.SHA256[:16], extensionOf(d.ContentType))
-		d.Added = s.now().UTC()
-		w, err := s.cfg.Files.Create(ctx, d.Blob, d.ContentType)
-		if err != nil {
-			return err
-		}
-		if _, err := w.Write(p.content); err != nil {
-			w.Abort(err)
-			return licensing.Wrap("intake.store", licensing.Unavailable, "", err)
-		}
-		if err := w.Close(); err != nil {
-			return err
-		}
-		sr.Documents = append(sr.Documents, d)
-	}
-	return nil
-}
+// invisibleText names what licensing.HasInvisible refuses, for field errors.
+const invisibleText = "control or invisible formatting characters (such as U+0000, U+200B or U+202E)"
 
 // fingerprint hashes what a submission says, so a retry can be told from a
 // different submission of the same PO.
@@ -416,12 +382,8 @@ const (
 
 // sniffDocument tells the type of a document from its content.
 func sniffDocument(b []byte) (string, bool) {
-	head := b
-	if len(head) > 1024 {
-		head = head[:1024]
-	}
 	switch {
-	case bytes.Contains(head, []byte("%PDF-")):
+	case isPDF(b):
 		return typePDF, true
 	case bytes.HasPrefix(b, []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}):
 		return typeMSG, true
@@ -435,6 +397,27 @@ func sniffDocument(b []byte) (string, bool) {
 		return typeEML, true
 	}
 	return "", false
+}
+
+// pdfLead is how far into a file readers look for the PDF header (Adobe's
+// readers: the first 1024 bytes).
+const pdfLead = 1024
+
+// isPDF reports whether b starts with a PDF header, %PDF-1.x or %PDF-2.x.
+// The header may follow only what PDF writers put before it: PDF white
+// space (NUL, tab, line feed, form feed, carriage return, space) and a
+// UTF-8 byte order mark, within the first pdfLead bytes. Anything else
+// before it (an HTML page with %PDF- in a comment, a script) is not a PDF.
+func isPDF(b []byte) bool {
+	i := 0
+	if bytes.HasPrefix(b, []byte("\xEF\xBB\xBF")) {
+		i = 3
+	}
+	for i < len(b) && i < pdfLead && bytes.IndexByte([]byte("\x00\t\n\f\r "), b[i]) >= 0 {
+		i++
+	}
+	h := b[i:]
+	return len(h) >= 8 && bytes.HasPrefix(h, []byte("%PDF-")) && (h[5] == '1' || h[5] == '2') && h[6] == '.' && h[7] >= '0' && h[7] <= '9'
 }
 
 // looksLikeEmail accepts an RFC 5322 message: text whose header block

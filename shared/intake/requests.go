@@ -53,7 +53,7 @@ func (s *Service) ListRequests(ctx context.Context, caller *licensing.Principal,
 	f.Status = strings.TrimSpace(f.Status)
 	if f.Status != "" && !knownStatus(f.Status) {
 		return nil, &licensing.Error{Op: op, Code: licensing.Invalid, Message: "The listing has 1 problem; see fields.",
-			Fields: []licensing.FieldError{{Field: "status", Message: "must be one of submitted, needs-information, validated, recorded, awaiting-activation, activated, closed, failed"}}}
+			Fields: []licensing.FieldError{{Field: "status", Message: "must be one of receiving, submitted, needs-information, validated, recorded, awaiting-activation, activated, closed, failed"}}}
 	}
 	if f.Agency != "" && !acc.CanActFor(f.Agency) {
 		return nil, licensing.Errorf(op, licensing.Forbidden, "You may list only your own agency's service requests.")
@@ -75,8 +75,8 @@ func (s *Service) ListRequests(ctx context.Context, caller *licensing.Principal,
 
 func knownStatus(st string) bool {
 	switch st {
-	case licensing.StatusSubmitted, licensing.StatusNeedsInformation, licensing.StatusValidated, licensing.StatusRecorded, licensing.StatusAwaitingActivation,
-		licensing.StatusActivated, licensing.StatusClosed, licensing.StatusFailed:
+	case licensing.StatusReceiving, licensing.StatusSubmitted, licensing.StatusNeedsInformation, licensing.StatusValidated, licensing.StatusRecorded,
+		licensing.StatusAwaitingActivation, licensing.StatusActivated, licensing.StatusClosed, licensing.StatusFailed:
 		return true
 	}
 	return false
@@ -86,12 +86,31 @@ func knownStatus(st string) bool {
 // and the PO number or the lines when they were left out. When nothing is
 // missing any more the request is submitted and its first step returned;
 // otherwise the requester is told again what is still missing.
+//
+// A workflow step that changes the request meanwhile (the notify step
+// recording the mail it sent) makes the update Stale: the addition is then
+// made again on the request as it is now, up to completeAttempts times; the
+// documents keep their names, so nothing is stored twice.
 func (s *Service) CompleteRequest(ctx context.Context, caller *licensing.Principal, id string, in IntakeRequest) (IntakeResult, error) {
 	const op = "requests.complete"
 	acc, err := s.cfg.Auth.Authorize(ctx, op, caller)
 	if err != nil {
 		return IntakeResult{}, err
 	}
+	for attempt := 1; ; attempt++ {
+		res, err := s.completeRequest(ctx, op, acc, caller, id, in)
+		if licensing.ErrorCode(err) != licensing.Stale || attempt == completeAttempts {
+			return res, err
+		}
+	}
+}
+
+// completeAttempts bounds how often CompleteRequest makes an addition again
+// after a concurrent change of the request.
+const completeAttempts = 3
+
+// completeRequest makes the addition of CompleteRequest once.
+func (s *Service) completeRequest(ctx context.Context, op string, acc licensing.Access, caller *licensing.Principal, id string, in IntakeRequest) (IntakeResult, error) {
 	sr, err := s.getRequest(ctx, op, id)
 	if err != nil {
 		return IntakeResult{}, err
@@ -127,7 +146,13 @@ func (s *Service) CompleteRequest(ctx context.Context, caller *licensing.Princip
 	if err := fe.Err(op, "The addition"); err != nil {
 		return IntakeResult{}, err
 	}
-	if err := s.storeDocuments(ctx, &sr, docs); err != nil {
+	if err := s.poInLedger(ctx, op, sr.Agency, sr.PONumber); err != nil {
+		return IntakeResult{}, err
+	}
+	// The documents are written before the request that refers to them:
+	// when the update fails, a retry writes the same names again, and what
+	// no request refers to is removed by SweepOrphans.
+	if err := s.writeDocuments(ctx, s.addDocuments(&sr, docs), docs); err != nil {
 		return IntakeResult{}, err
 	}
 	sr.Missing = sr.StillMissing()
@@ -140,5 +165,6 @@ func (s *Service) CompleteRequest(ctx context.Context, caller *licensing.Princip
 	if err != nil {
 		return IntakeResult{}, err
 	}
-	return IntakeResult{Request: stored, Next: resumeSteps(stored), Message: intakeMessage(stored, s.cfg.Workflow.AppURL)}, nil
+	next, err := s.queueNext(ctx, stored)
+	return IntakeResult{Request: stored, Next: next, Message: intakeMessage(stored, s.cfg.Workflow.AppURL)}, err
 }

@@ -19,6 +19,10 @@ type Config struct {
 	DeadLetters licensing.Inbox
 	// Files keeps the uploaded documents.
 	Files licensing.FileStore
+	// Sweeper lists and removes the stored documents for SweepOrphans
+	// (usually the same store as Files); without it documents that no
+	// request refers to are left.
+	Sweeper licensing.FileSweeper
 	// Purchases is the ledger the record step writes to.
 	Purchases licensing.PurchaseStore
 	// Directory is the tenant (Microsoft Graph), where verify looks for the
@@ -26,8 +30,10 @@ type Config struct {
 	Directory licensing.Directory
 	// Catalog resolves part numbers and names SKUs.
 	Catalog licensing.CatalogSource
-	// Mailer sends the workflow's notifications.
-	Mailer licensing.Mailer
+	// Mailer sends the workflow's notifications; Effects makes each mail and
+	// each queued step happen once.
+	Mailer  licensing.Mailer
+	Effects *licensing.Effects
 	// Terms are the rules of license terms.
 	Terms licensing.Terms
 	// Workflow tunes the activation workflow.

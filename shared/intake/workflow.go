@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
@@ -17,10 +18,11 @@ import (
 // stepActor names the workflow in histories and the audit log.
 const stepActor = "ActivationSteps"
 
-// RunStep runs one step of a request's activation workflow and returns the
-// steps to queue next. Each step is idempotent: it looks at the request's
-// status first, and a step delivered twice, or after its work was done but
-// before its successor was queued, only queues the successor again.
+// RunStep runs one step of a request's activation workflow and queues the
+// steps that follow, each once (it returns none for the caller to queue).
+// Each step is idempotent: it looks at the request's status first; a step
+// delivered twice does nothing the second time, and one retried after its
+// work was done but before its successor was queued queues the successor.
 //
 // Errors follow the queue policy: Unavailable (storage or Graph down) and
 // Stale (a concurrent change) are retried by the host; a request that does
@@ -39,23 +41,93 @@ func (s *Service) RunStep(ctx context.Context, st licensing.Step, log *slog.Logg
 		return nil, err
 	}
 	log = log.With("sr", sr.ID, "step", st.Step, "status", sr.Status)
-	want := map[string]string{
-		licensing.StepValidate: licensing.StatusSubmitted, licensing.StepRecord: licensing.StatusValidated, licensing.StepRoute: licensing.StatusRecorded,
-		licensing.StepVerify: licensing.StatusAwaitingActivation, licensing.StepClose: licensing.StatusActivated, licensing.StepNotify: licensing.StatusNeedsInformation,
-	}
-	status, known := want[st.Step]
+	status, known := stepStatus[st.Step]
 	if !known {
 		return nil, licensing.Errorf(op, licensing.Invalid, "Unknown workflow step %q for %s; the message is dropped.", licensing.Truncate(st.Step), sr.ID)
 	}
 	if sr.Status != status {
+		// A duplicate or a retry of a step whose work is done. Its
+		// successor is queued only if nobody queued it yet (the step that
+		// did the work may have stopped before queueing it).
 		next := resumeSteps(sr)
 		if st.Step == licensing.StepVerify {
 			// A verify for a request that moved on, or a late duplicate.
 			next = nil
 		}
-		log.Info("step already done; moving on", "next", licensing.StepNames(next))
-		return next, nil
+		log.Info("step already done", "next", licensing.StepNames(next))
+		return nil, s.queueOnce(ctx, sr, next, 0)
 	}
+	next, err := s.runStep(ctx, st, sr, log)
+	if err != nil || len(next) == 0 {
+		return nil, err
+	}
+	// The step moved the request on: read it back to key its successors.
+	cur, err := s.cfg.Requests.GetRequest(ctx, sr.ID)
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.queueOnce(ctx, cur, next, 0)
+}
+
+// stepStatus is the status each step acts on.
+var stepStatus = map[string]string{
+	licensing.StepValidate: licensing.StatusSubmitted, licensing.StepRecord: licensing.StatusValidated, licensing.StepRoute: licensing.StatusRecorded,
+	licensing.StepVerify: licensing.StatusAwaitingActivation, licensing.StepClose: licensing.StatusActivated, licensing.StepNotify: licensing.StatusNeedsInformation,
+}
+
+// stepKey names the effect of queueing st for sr: the step, and how many
+// times sr entered the status the step acts on (verify steps: their
+// sequence number). Every copy of a step computes the same key from any
+// later state of the request, so a successor is queued once however many
+// copies or retries of its predecessor run.
+func stepKey(sr licensing.ServiceRequest, st licensing.Step) string {
+	if st.Step == licensing.StepVerify {
+		return fmt.Sprintf("step:%s:verify:%d", sr.ID, st.Seq)
+	}
+	n := 0
+	for _, t := range sr.History {
+		if t.To == stepStatus[st.Step] && t.From != t.To {
+			n++
+		}
+	}
+	return fmt.Sprintf("step:%s:%s:%d", sr.ID, st.Step, n)
+}
+
+// queueOnce queues steps for sr, each at most once (see stepKey), visible
+// after after. A queue message may be sent again harmlessly (a step that
+// finds its work done does nothing), so a claim left by a worker that died
+// is taken over.
+func (s *Service) queueOnce(ctx context.Context, sr licensing.ServiceRequest, steps []licensing.Step, after time.Duration) error {
+	_, err := s.queueSteps(ctx, sr, steps, after)
+	return err
+}
+
+// queueSteps is queueOnce returning the steps it queued now.
+func (s *Service) queueSteps(ctx context.Context, sr licensing.ServiceRequest, steps []licensing.Step, after time.Duration) ([]licensing.Step, error) {
+	var queued []licensing.Step
+	for _, st := range steps {
+		outcome, err := s.cfg.Effects.Once(ctx, stepKey(sr, st), licensing.Safe, func(ctx context.Context) error {
+			return s.cfg.Steps.EnqueueStep(ctx, st, after)
+		})
+		if err != nil {
+			return queued, err
+		}
+		if outcome == licensing.Performed {
+			queued = append(queued, st)
+		}
+	}
+	return queued, nil
+}
+
+// queueNext queues the step that continues sr from its current status,
+// once, and returns it when this call queued it.
+func (s *Service) queueNext(ctx context.Context, sr licensing.ServiceRequest) ([]licensing.Step, error) {
+	return s.queueSteps(ctx, sr, resumeSteps(sr), 0)
+}
+
+// runStep runs the step st of sr, which is in the status st acts on, and
+// returns the steps that follow.
+func (s *Service) runStep(ctx context.Context, st licensing.Step, sr licensing.ServiceRequest, log *slog.Logger) ([]licensing.Step, error) {
 	switch st.Step {
 	case licensing.StepValidate:
 		return s.validateStep(ctx, sr, log)
@@ -180,6 +252,20 @@ func (s *Service) recordStep(ctx context.Context, sr licensing.ServiceRequest, l
 		lines = append(lines, p)
 	}
 	added, err := s.cfg.Purchases.AddPurchases(ctx, lines, stepActor, "recorded from service request "+sr.ID)
+	if licensing.ErrorCode(err) == licensing.Conflict {
+		// The ledger holds this PO and product already (an import landed
+		// after the request was submitted): retrying cannot help.
+		sr.Failure = licensing.ErrorMessage(err)
+		sr.Move(now, licensing.StatusFailed, stepActor, sr.Failure)
+		if err := s.notify(ctx, &sr, "failed", s.failedMail); err != nil {
+			return nil, err
+		}
+		if _, err := s.cfg.Requests.UpdateRequest(ctx, sr); err != nil {
+			return nil, err
+		}
+		log.Warn("request failed: its lines are in the ledger already", "reason", sr.Failure)
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -266,10 +352,10 @@ func (s *Service) verifyStep(ctx context.Context, sr licensing.ServiceRequest, s
 		log.Warn("activation not seen in time; central IT asked to confirm", "short", strings.Join(short, "; "))
 		return nil, nil
 	}
-	// Queue the next look before recording this one: a crash in between
-	// leaves a duplicate message, which the sequence number drops, rather
-	// than no message at all.
-	if err := s.cfg.Steps.EnqueueStep(ctx, licensing.Step{SR: sr.ID, Step: licensing.StepVerify, Seq: seq + 1}, s.cfg.Workflow.CheckEvery); err != nil {
+	// Queue the next look before recording this one, once per sequence
+	// number: a crash in between leaves the next look queued, and copies of
+	// this look queue no second one.
+	if err := s.queueOnce(ctx, sr, []licensing.Step{{SR: sr.ID, Step: licensing.StepVerify, Seq: seq + 1}}, s.cfg.Workflow.CheckEvery); err != nil {
 		return nil, err
 	}
 	if _, err := s.cfg.Requests.UpdateRequest(ctx, sr); err != nil {
@@ -340,8 +426,16 @@ func (s *Service) notify(ctx context.Context, sr *licensing.ServiceRequest, even
 	if len(m.To) == 0 {
 		return licensing.Errorf("workflow.notify", licensing.Invalid, "Nobody to tell about %s of %s: configure CENTRAL_IT_EMAIL and the agency's contacts.", event, sr.ID)
 	}
-	if err := s.cfg.Mailer.Send(ctx, m); err != nil {
+	// The mail is an effect: claimed before it is sent, so that duplicate
+	// or retried steps, and a crash between sending and recording, never
+	// send it twice.
+	outcome, err := s.cfg.Effects.Once(ctx, "mail:"+m.ID, nil, func(ctx context.Context) error { return s.cfg.Mailer.Send(ctx, m) })
+	if err != nil {
 		return err
+	}
+	if outcome == licensing.Unconfirmed {
+		sr.History = append(sr.History, licensing.Transition{At: s.now().UTC(), From: sr.Status, To: sr.Status, By: stepActor,
+			Why: fmt.Sprintf("the %q mail may not have been sent (its sending was cut short); it is not sent again", m.Subject)})
 	}
 	sr.Notified = append(sr.Notified, key)
 	return nil

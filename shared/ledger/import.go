@@ -210,9 +210,12 @@ func (c importColumns) cell(row []string, field string) string {
 // past purchases, in force at once). Every data row gets an outcome:
 // imported (would import in a dry run), already imported (a line with the
 // same agency, PO, product, quantity and term exists, so importing the same
-// file twice records it once), or rejected with a reason. Good rows are
-// imported even when others are rejected. With commit false nothing is
-// written. Admins only.
+// file twice records it once), or rejected with a reason. The ledger keeps
+// one line per agency, PO number and product (licensing.LineIdentity): a
+// row whose line exists with another quantity or term is rejected, naming
+// that line and how to correct it, and so is a second row of the file for
+// the same PO and product. Good rows are imported even when others are
+// rejected. With commit false nothing is written. Admins only.
 //
 // The header is the first row, within the first ten, that names an agency,
 // a product and a quantity column; names are matched without case, spaces
@@ -275,6 +278,9 @@ func (s *Service) ImportPurchases(ctx context.Context, caller *licensing.Princip
 		products: products,
 		existing: map[string]bool{},
 		seen:     map[string]int{},
+		held:     map[string]licensing.Purchase{},
+		rowOf:    map[string]int{},
+		all:      existing,
 	}
 	for _, a := range agencies {
 		im.agencies[a.ID] = a.ID
@@ -286,6 +292,11 @@ func (s *Service) ImportPurchases(ctx context.Context, caller *licensing.Princip
 	}
 	for _, p := range existing {
 		im.existing[p.ID] = true
+		if k, ok := licensing.LineIdentity(p); ok {
+			if h, dup := im.held[k]; !dup || p.ID < h.ID {
+				im.held[k] = p
+			}
+		}
 	}
 
 	now := s.now().UTC()
@@ -400,6 +411,12 @@ type importer struct {
 	existing map[string]bool
 	// seen maps the line ids of this file to their rows.
 	seen map[string]int
+	// held maps the identities of the stored lines (licensing.LineIdentity)
+	// to the lines; rowOf the identities of this file's rows to the rows.
+	held  map[string]licensing.Purchase
+	rowOf map[string]int
+	// all are the stored lines, corrections included.
+	all []licensing.Purchase
 }
 
 // row validates one data row. It returns the row's outcome, and the line to
@@ -490,13 +507,55 @@ func (im *importer) row(cols importColumns, row []string, rowNo int) (ImportRow,
 		out.Reason = fmt.Sprintf("Duplicate of row %d: same agency, PO, product, quantity and term; delete one (two purchases alike need different PO numbers).", first)
 		return out, licensing.Purchase{}, false
 	}
+	key, _ := licensing.LineIdentity(p)
+	if first, dup := im.rowOf[key]; dup {
+		out.Outcome = ImportRejected
+		out.Reason = fmt.Sprintf("Same agency, PO and product as row %d with another quantity or term: the ledger keeps one line per PO and product, so put the purchase on one row (another purchase needs its own PO number).", first)
+		return out, licensing.Purchase{}, false
+	}
 	im.seen[p.ID] = rowNo
+	im.rowOf[key] = rowNo
 	if im.existing[p.ID] {
 		out.Outcome = ImportAlreadyImported
 		return out, licensing.Purchase{}, false
 	}
+	if h, ok := im.held[key]; ok {
+		if h.Quantity == p.Quantity && h.TermStart.Equal(p.TermStart) && h.TermEnd.Equal(p.TermEnd) {
+			// Recorded already, from a service request for that PO.
+			out.Outcome, out.Purchase = ImportAlreadyImported, h.ID
+			return out, licensing.Purchase{}, false
+		}
+		out.Outcome = ImportRejected
+		out.Reason = clashReason(h, p, licensing.LineTotal(im.all, h.ID))
+		return out, licensing.Purchase{}, false
+	}
 	out.Outcome = ImportImported
 	return out, p, true
+}
+
+// clashReason says why row line p is not imported: line h holds its
+// identity (agency, PO and product) with another quantity or term; total is
+// h's total with its corrections.
+func clashReason(h, p licensing.Purchase, total int) string {
+	var differs []string
+	if h.Quantity != p.Quantity {
+		differs = append(differs, fmt.Sprintf("this row says %s", licensing.Plural(p.Quantity, "seat")))
+	}
+	if !h.TermStart.Equal(p.TermStart) || !h.TermEnd.Equal(p.TermEnd) {
+		differs = append(differs, fmt.Sprintf("its term is %s to %s, this row's %s to %s", h.TermStart, h.TermEnd, p.TermStart, p.TermEnd))
+	}
+	msg := fmt.Sprintf("Agency %s already has %s, and %s: the ledger keeps one line per PO and product, so the row is not imported.",
+		h.Agency, licensing.DescribeLine(h), strings.Join(differs, "; "))
+	if h.Quantity == p.Quantity {
+		return msg + " A term is not corrected: if this row is another purchase, it needs its own PO number."
+	}
+	msg += " " + licensing.CorrectionHint(h.ID)
+	if d := p.Quantity - total; d != 0 {
+		msg += fmt.Sprintf(" A quantity of %+d takes its total of %d to this row's %d.", d, total, p.Quantity)
+	} else {
+		msg += fmt.Sprintf(" Its total with its corrections is %d already.", total)
+	}
+	return msg
 }
 
 // term reads the term of a row from its start and end cells or its term

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"unicode"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
@@ -116,100 +115,4 @@ func (s *Service) PurchaseAudit(ctx context.Context, caller *licensing.Principal
 		limit = maxAuditLimit
 	}
 	return s.cfg.Purchases.PurchaseAudit(ctx, agency, limit)
-}
-
-// CorrectPurchase records a correction of line corrects: a new line of the
-// same agency, product and term whose quantity is delta (non-zero), so that
-// the line's total (its quantity plus all its corrections) becomes the old
-// total plus delta, which must not fall below zero. A correction of a
-// correction corrects the original line. reason is required and kept in
-// the line and in the audit log. The correction is in force whenever the
-// line it corrects is. Admins only.
-func (s *Service) CorrectPurchase(ctx context.Context, caller *licensing.Principal, corrects string, delta int, reason string) (licensing.Purchase, error) {
-	const op = "purchases.correct"
-	acc, err := s.cfg.Auth.RequireAdmin(ctx, op, caller)
-	if err != nil {
-		return licensing.Purchase{}, err
-	}
-	corrects = strings.TrimSpace(corrects)
-	reason = strings.TrimSpace(reason)
-	var fe licensing.FieldErrors
-	if corrects == "" {
-		fe.Add("corrects", "is required: the id of the line to correct")
-	}
-	switch {
-	case delta == 0:
-		fe.Add("quantity", "must not be 0: give the seats to add (positive) or remove (negative)")
-	case delta > licensing.MaxQuantity || delta < -licensing.MaxQuantity:
-		fe.Add("quantity", "must be from -%d to %d", licensing.MaxQuantity, licensing.MaxQuantity)
-	}
-	switch {
-	case reason == "":
-		fe.Add("reason", "is required: say why the line is corrected (it goes into the audit log)")
-	case len(reason) > maxReasonLen:
-		fe.Add("reason", "must be at most %d characters", maxReasonLen)
-	case strings.IndexFunc(reason, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) >= 0:
-		fe.Add("reason", "must not contain control characters")
-	}
-	if err := fe.Err(op, "The correction"); err != nil {
-		return licensing.Purchase{}, err
-	}
-	all, err := s.cfg.Purchases.ListPurchases(ctx, licensing.PurchaseFilter{})
-	if err != nil {
-		return licensing.Purchase{}, err
-	}
-	var base *licensing.Purchase
-	for i := range all {
-		if all[i].ID == corrects {
-			base = &all[i]
-			break
-		}
-	}
-	if base != nil && base.Corrects != "" {
-		orig := base.Corrects
-		base = nil
-		for i := range all {
-			if all[i].ID == orig {
-				base = &all[i]
-				break
-			}
-		}
-	}
-	if base == nil {
-		return licensing.Purchase{}, licensing.Errorf(op, licensing.NotFound, "There is no purchase line %q.", licensing.Truncate(corrects))
-	}
-	total := base.Quantity
-	for _, p := range all {
-		if p.Corrects == base.ID && p.Agency == base.Agency {
-			total += p.Quantity
-		}
-	}
-	if total+delta < 0 {
-		return licensing.Purchase{}, &licensing.Error{Op: op, Code: licensing.Invalid, Message: "The correction has 1 problem; see fields.",
-			Fields: []licensing.FieldError{{Field: "quantity", Message: fmt.Sprintf("would leave line %s with %d seats; it has %d, so remove at most %d", base.ID, total+delta, total, total)}}}
-	}
-	now := s.now().UTC()
-	line := licensing.Purchase{
-		ID:          "c-" + s.newID(),
-		Agency:      base.Agency,
-		SkuID:       base.SkuID,
-		PartNumber:  base.PartNumber,
-		Quantity:    delta,
-		TermStart:   base.TermStart,
-		TermEnd:     base.TermEnd,
-		PONumber:    base.PONumber,
-		Reseller:    base.Reseller,
-		Agreement:   base.Agreement,
-		SRID:        base.SRID,
-		Source:      licensing.SourceCorrection,
-		Corrects:    base.ID,
-		ActivatedAt: &now,
-		Created:     now,
-		CreatedBy:   acc.Who,
-		Reason:      reason,
-	}
-	if _, err := s.cfg.Purchases.AddPurchases(ctx, []licensing.Purchase{line}, acc.Who, reason); err != nil {
-		return licensing.Purchase{}, err
-	}
-	return line, nil
 }

@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +15,6 @@ import (
 	"github.com/shared-tenant/licensetrack/shared/devkit/storetest"
 	"github.com/shared-tenant/licensetrack/shared/ledger"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
-	"github.com/shared-tenant/licensetrack/shared/xlsx"
 )
 
 const (
@@ -229,16 +229,7 @@ func newLedgerFixture(t *testing.T) *ledgerFixture {
 	}
 	f := &ledgerFixture{store: store, now: time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)}
 	n := 0
-	f.svc = ledger.NewService(ledger.Config{
-		Auth:      licensing.NewAuthorizer(store, []string{ledgerAdm}, false),
-		Agencies:  store,
-		Snapshots: store,
-		Purchases: store,
-		Catalog:   fakes.BuiltinCatalog{},
-		Sheets:    xlsx.NewReader(xlsx.Limits{}),
-		Now:       func() time.Time { return f.now },
-		NewID:     func() string { n++; return fmt.Sprintf("id%03d", n) },
-	})
+	f.svc = newLedgerService(store, func() time.Time { return f.now }, func() string { n++; return fmt.Sprintf("id%03d", n) })
 	return f
 }
 
@@ -332,20 +323,22 @@ func TestCorrectPurchase(t *testing.T) {
 	f.add(t, fy26, pendingLine(ledgerLine("pend", 3, "2025-08-01", "2026-06-30")))
 	ctx := context.Background()
 
-	got, err := f.svc.CorrectPurchase(ctx, adminCaller, "fy26", -5, "PO was for 20 seats, not 25")
-	if err != nil {
-		t.Fatalf("CorrectPurchase: %v", err)
+	res, err := f.svc.CorrectPurchase(ctx, adminCaller, ledger.Correction{Corrects: "fy26", Quantity: -5, Reason: "PO was for 20 seats, not 25", Key: "k1"})
+	if err != nil || !res.Created {
+		t.Fatalf("CorrectPurchase: %+v, %v", res, err)
 	}
+	got := res.Line
 	now := f.now
-	want := licensing.Purchase{ID: "c-id001", Agency: "DOA", SkuID: ledgerVisio, PartNumber: "VISIOCLIENT", Quantity: -5,
+	want := licensing.Purchase{ID: got.ID, Agency: "DOA", SkuID: ledgerVisio, PartNumber: "VISIOCLIENT", Quantity: -5,
 		TermStart: fy26.TermStart, TermEnd: fy26.TermEnd, PONumber: "4500012345", Reseller: "SHI",
 		Source: licensing.SourceCorrection, Corrects: "fy26", ActivatedAt: &now, Created: now, CreatedBy: ledgerAdm,
 		Reason: "PO was for 20 seats, not 25"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("correction (-want +got):\n%s", diff)
+	if diff := cmp.Diff(want, got); diff != "" || !strings.HasPrefix(got.ID, "c-") {
+		t.Errorf("correction %s (-want +got):\n%s", got.ID, diff)
 	}
 	// A correction of the correction corrects the line itself.
-	again, err := f.svc.CorrectPurchase(ctx, adminCaller, "c-id001", 2, "two more after all")
+	res, err = f.svc.CorrectPurchase(ctx, adminCaller, ledger.Correction{Corrects: got.ID, Quantity: 2, Reason: "two more after all", Key: "k2"})
+	again := res.Line
 	if err != nil || again.Corrects != "fy26" {
 		t.Fatalf("correcting a correction: %+v, %v; want it to correct fy26", again, err)
 	}
@@ -366,21 +359,24 @@ func TestCorrectPurchase(t *testing.T) {
 		corrects string
 		delta    int
 		reason   string
+		key      string
 		want     licensing.Code
 		field    string
 	}{
-		{"below zero", adminCaller, "fy26", -23, "too many", licensing.Invalid, "quantity"},
-		{"zero", adminCaller, "fy26", 0, "nothing", licensing.Invalid, "quantity"},
-		{"out of range", adminCaller, "fy26", 200000, "huge", licensing.Invalid, "quantity"},
-		{"no reason", adminCaller, "fy26", 1, "  ", licensing.Invalid, "reason"},
-		{"control characters in the reason", adminCaller, "fy26", 1, "a\x00b", licensing.Invalid, "reason"},
-		{"no line named", adminCaller, "", 1, "x", licensing.Invalid, "corrects"},
-		{"unknown line", adminCaller, "nope", 1, "x", licensing.NotFound, ""},
-		{"delegate", delegateCaller, "fy26", 1, "x", licensing.Forbidden, ""},
+		{"below zero", adminCaller, "fy26", -23, "too many", "k3", licensing.Invalid, "quantity"},
+		{"zero", adminCaller, "fy26", 0, "nothing", "k3", licensing.Invalid, "quantity"},
+		{"out of range", adminCaller, "fy26", 200000, "huge", "k3", licensing.Invalid, "quantity"},
+		{"no reason", adminCaller, "fy26", 1, "  ", "k3", licensing.Invalid, "reason"},
+		{"control characters in the reason", adminCaller, "fy26", 1, "a\x00b", "k3", licensing.Invalid, "reason"},
+		{"no line named", adminCaller, "", 1, "x", "k3", licensing.Invalid, "corrects"},
+		{"no idempotency key", adminCaller, "fy26", 1, "x", " ", licensing.Invalid, "idempotencyKey"},
+		{"idempotency key too long", adminCaller, "fy26", 1, "x", strings.Repeat("k", 201), licensing.Invalid, "idempotencyKey"},
+		{"unknown line", adminCaller, "nope", 1, "x", "k3", licensing.NotFound, ""},
+		{"delegate", delegateCaller, "fy26", 1, "x", "k3", licensing.Forbidden, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := f.svc.CorrectPurchase(ctx, tt.caller, tt.corrects, tt.delta, tt.reason)
+			_, err := f.svc.CorrectPurchase(ctx, tt.caller, ledger.Correction{Corrects: tt.corrects, Quantity: tt.delta, Reason: tt.reason, Key: tt.key})
 			if licensing.ErrorCode(err) != tt.want {
 				t.Fatalf("CorrectPurchase: %v, want code %q", err, tt.want)
 			}

@@ -2,7 +2,6 @@ package licensing
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -47,7 +46,10 @@ func (s *AgencyAdmin) ListAgencies(ctx context.Context, caller *Principal) ([]Ag
 
 // PutAgency creates or replaces the agency with id from a. The id in the path
 // wins; a different id in the body is an error rather than a silent rename.
-// pre carries the caller's If-Match / If-None-Match. Admins only.
+// pre carries the caller's If-Match / If-None-Match. An attribution value
+// another agency claims is Invalid when the stored agencies show it, and
+// Conflict when the store refuses it (a write of the other agency at the
+// same moment); either names that agency. Admins only.
 func (s *AgencyAdmin) PutAgency(ctx context.Context, caller *Principal, id string, a Agency, pre Precondition) (Agency, bool, error) {
 	const op = "agencies.put"
 	acc, err := s.auth.RequireAdmin(ctx, op, caller)
@@ -78,26 +80,20 @@ func (s *AgencyAdmin) PutAgency(ctx context.Context, caller *Principal, id strin
 
 // overlappingRules finds values of a's attribution rule that another agency's
 // rule already claims: every user with such a value would be a conflict,
-// counted against nobody.
+// counted against nobody. It reads the agencies as listed, so two writes at
+// once can both pass it; the store's claims (see AttributionClaim) decide
+// between them.
 func overlappingRules(a Agency, others []Agency) FieldErrors {
 	var fe FieldErrors
+	mine := a.Attribution.Claims()
 	for _, o := range others {
-		if o.ID == a.ID || o.Attribution.Attribute != a.Attribution.Attribute {
+		if o.ID == a.ID {
 			continue
 		}
-		if a.Attribution.Attribute == AttrGroup {
-			if o.Attribution.GroupID == a.Attribution.GroupID {
-				fe.Add("attribution.groupId", "agency %s already attributes by this group; its members would count as conflicts", o.ID)
-			}
-			continue
-		}
-		claimed := map[string]bool{}
-		for _, v := range o.Attribution.Values {
-			claimed[FoldValue(v)] = true
-		}
-		for i, v := range a.Attribution.Values {
-			if claimed[FoldValue(v)] {
-				fe.Add(fmt.Sprintf("attribution.values[%d]", i), "%q is already claimed by agency %s; users with it would count as conflicts", Truncate(v), o.ID)
+		theirs := o.Attribution.ClaimKeys()
+		for _, c := range mine {
+			if theirs[c.Key] {
+				fe.Add(c.Field, "%s", c.claimedBy(o.ID))
 			}
 		}
 	}

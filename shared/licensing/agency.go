@@ -17,7 +17,8 @@ type Agency struct {
 	Name string `json:"name"`
 	// Contacts receive the agency's reports (email addresses).
 	Contacts []string `json:"contacts"`
-	// Delegates may act for the agency (user principal names).
+	// Delegates may act for the agency: user principal names or object ids
+	// (see Principal.Is).
 	Delegates []string `json:"delegates"`
 	// Attribution decides which tenant users count against this agency.
 	Attribution AttributionRule `json:"attribution"`
@@ -180,8 +181,8 @@ func (a *Agency) Validate() error {
 		fe.Add("name", "is required")
 	case len(a.Name) > maxNameLen:
 		fe.Add("name", "must be at most %d characters", maxNameLen)
-	case HasControl(a.Name):
-		fe.Add("name", "must not contain control characters")
+	case HasInvisible(a.Name):
+		fe.Add("name", "must not contain control or invisible formatting characters (such as U+0000, U+200B or U+202E)")
 	}
 	if len(a.Contacts) == 0 {
 		fe.Add("contacts", "needs at least one email address to send the agency's reports to")
@@ -195,11 +196,11 @@ func (a *Agency) Validate() error {
 		}
 	}
 	if len(a.Delegates) > maxDelegates {
-		fe.Add("delegates", "must list at most %d user principal names", maxDelegates)
+		fe.Add("delegates", "must list at most %d delegates", maxDelegates)
 	}
 	for i, d := range a.Delegates {
-		if !ValidAddress(d) {
-			fe.Add(fmt.Sprintf("delegates[%d]", i), "%q is not a user principal name like pat.doe@agency.example.gov", Truncate(d))
+		if !ValidPrincipalEntry(d) {
+			fe.Add(fmt.Sprintf("delegates[%d]", i), "%q is neither a user principal name like pat.doe@agency.example.gov nor an object id (a GUID)", Truncate(d))
 		}
 	}
 	a.Attribution.validate(&fe)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Code classifies an error for the people and programs that receive it. The
@@ -36,6 +37,10 @@ const (
 	Unavailable Code = "unavailable"
 	// Internal: a bug or an unexpected state; details are logged, not shown.
 	Internal Code = "internal"
+	// Ambiguous: a request to another service was sent and its answer lost
+	// (a timeout, a reset connection, a server error after sending): what
+	// it asked for may or may not have happened, so it is not sent again.
+	Ambiguous Code = "ambiguous"
 )
 
 // FieldError names one input field that is wrong and says how to fix it.
@@ -53,6 +58,8 @@ type Error struct {
 	Message string
 	Fields  []FieldError
 	Err     error
+	// RetryAfter, when set, is how long to wait before trying again.
+	RetryAfter time.Duration
 }
 
 // Errorf builds an *Error with a formatted message safe to show to callers.
@@ -165,6 +172,7 @@ var policies = map[Code]Policy{
 	Forbidden:       {http.StatusForbidden, http.StatusInternalServerError, false},
 	Unavailable:     {http.StatusServiceUnavailable, http.StatusServiceUnavailable, true},
 	Internal:        {http.StatusInternalServerError, http.StatusInternalServerError, true},
+	Ambiguous:       {http.StatusBadGateway, http.StatusInternalServerError, false},
 }
 
 // PolicyOf returns the policy of err's code; an error without a code is
@@ -201,4 +209,19 @@ func Plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// RetryAfterOf returns how long err asks to wait before a retry, or 0.
+func RetryAfterOf(err error) time.Duration {
+	var e *Error
+	for errors.As(err, &e) {
+		if e.RetryAfter > 0 {
+			return e.RetryAfter
+		}
+		if e.Err == nil {
+			break
+		}
+		err = e.Err
+	}
+	return 0
 }

@@ -78,8 +78,25 @@ type PurchaseStore interface {
 	// AddPurchases writes new lines, each with its audit entry in the same
 	// transaction. A line whose ID is already stored is left unchanged and
 	// is not an error: added lists the ids actually written, so a retried
-	// write records nothing twice.
+	// write records nothing twice. A line whose identity (LineIdentity)
+	// another line holds, stored or earlier in lines, is refused with a
+	// Conflict naming that line (IdentityTaken), also when the other line
+	// is written at the same moment by another writer; a refusal found
+	// before writing writes nothing, one found while writing (a concurrent
+	// writer) returns the lines written before it in added.
 	AddPurchases(ctx context.Context, lines []Purchase, who, why string) (added []string, err error)
+	// AddCorrection writes correction c of line c.Corrects (a line of
+	// c.Agency that is not a correction itself) with its audit entry, if
+	// the line's total (its quantity plus all its corrections) stays at
+	// zero or above. The check and the write are one conditional step:
+	// concurrent corrections cannot together take a line below zero (the
+	// loser of a race reads the line again and checks again, a bounded
+	// number of times, then gives up with Stale). A total that would fall
+	// below zero is Invalid (NegativeTotal) and nothing is written; an
+	// unknown line is NotFound. When a line with c.ID is stored already,
+	// nothing is written and that line is returned with created false, so
+	// a retried correction is recorded once.
+	AddCorrection(ctx context.Context, c Purchase, who, why string) (stored Purchase, created bool, err error)
 	// ActivatePurchases puts pending lines of agency in force at at, with an
 	// audit entry each; lines already active are left as they are. An
 	// unknown id is NotFound.

@@ -177,11 +177,13 @@ type Deliveries interface {
 // Delivery states, in order.
 const (
 	DeliveryWritten = "written"
-	// DeliveryMailing is recorded just before the mail goes: a delivery
-	// found in this state after a crash may or may not have gone, and is
-	// not sent again (it is reported instead).
+	// DeliveryMailing was recorded just before a mail went by earlier
+	// versions; a delivery found in it is treated as unconfirmed.
 	DeliveryMailing = "mailing"
 	DeliveryMailed  = "mailed"
+	// DeliveryUnconfirmed: the sending was cut short and the mail may or
+	// may not have gone; it is not sent again (it is reported instead).
+	DeliveryUnconfirmed = "unconfirmed"
 )
 
 // Delivery is one report of one run.

@@ -9,8 +9,13 @@ import (
 // Service request statuses. A request moves submitted → validated →
 // recorded → awaiting-activation → activated → closed, with the side exits
 // needs-information (something is missing; the requester is told) and
-// failed (it cannot go on; central IT is told).
+// failed (it cannot go on; central IT is told). Before it is submitted (or
+// needs information) it is receiving: the submission has claimed the agency
+// and PO number (or content) and is storing the documents; a retry of the
+// same submission finishes it, and one that nobody finishes is removed by
+// the sweep.
 const (
+	StatusReceiving          = "receiving"
 	StatusSubmitted          = "submitted"
 	StatusNeedsInformation   = "needs-information"
 	StatusValidated          = "validated"
@@ -208,15 +213,25 @@ type RequestFilter struct {
 // RequestStore keeps service requests.
 type RequestStore interface {
 	// CreateRequest stores a new request together with its index entry
-	// (agency, PO number). When the agency has a request for that PO
-	// already, it returns that request and a Conflict error and writes
-	// nothing. A request without a PO number is not indexed.
+	// (agency, PO number; or for a request without a PO number, agency and
+	// fingerprint). When the agency has a request for that PO, or without
+	// a PO one with that fingerprint, already, it returns that request and a
+	// Conflict error and writes nothing: an insert-only claim. A request
+	// with neither PO number nor fingerprint is not indexed.
 	CreateRequest(ctx context.Context, sr ServiceRequest) (ServiceRequest, error)
 	// GetRequest returns the request with id; NotFound when unknown.
 	GetRequest(ctx context.Context, id string) (ServiceRequest, error)
 	// RequestByPO returns the agency's request for a PO number (compared
 	// without case); NotFound when there is none.
 	RequestByPO(ctx context.Context, agency, po string) (ServiceRequest, error)
+	// RequestByFingerprint returns the agency's request that was created
+	// without a PO number with that fingerprint (even if it got a PO number
+	// since); NotFound when there is none.
+	RequestByFingerprint(ctx context.Context, agency, fingerprint string) (ServiceRequest, error)
+	// DeleteRequest removes the request and the index entries that point to
+	// it if its stored ETag is still sr.ETag (Stale otherwise; NotFound when
+	// it is gone): for a submission that never got past receiving.
+	DeleteRequest(ctx context.Context, sr ServiceRequest) error
 	// UpdateRequest replaces the request if its stored ETag is still
 	// sr.ETag (Stale otherwise) and returns it with the new ETag. A PO
 	// number given to a request that had none is indexed in the same write;

@@ -69,6 +69,7 @@ type Account struct {
 	sas      string // shared access signature, without the leading '?'
 	clientID string
 	cred     azcore.TokenCredential
+	timeouts Timeouts
 }
 
 // Development returns Azurite's development account at its default
@@ -334,65 +335,71 @@ func (a Account) endpoint(service, value string) (string, error) {
 	return value, nil
 }
 
-// TableService returns a client for the account's Table service.
+// TableService returns a client for the account's Table service, whose
+// calls are bounded by the account's Timeouts.
 func (a Account) TableService() (*aztables.ServiceClient, error) {
 	ep, err := a.endpoint("table", a.TableEndpoint)
 	if err != nil {
 		return nil, err
 	}
+	opts := &aztables.ClientOptions{ClientOptions: a.clientOptions()}
 	switch {
 	case a.cred != nil:
-		return aztables.NewServiceClient(ep, a.cred, nil)
+		return aztables.NewServiceClient(ep, a.cred, opts)
 	case a.key != "":
 		cred, err := aztables.NewSharedKeyCredential(a.Name, a.key)
 		if err != nil {
 			return nil, errors.New("the storage account key is not usable for the table service")
 		}
-		return aztables.NewServiceClientWithSharedKey(ep, cred, nil)
+		return aztables.NewServiceClientWithSharedKey(ep, cred, opts)
 	case a.sas != "":
-		return aztables.NewServiceClientWithNoCredential(a.withSAS(ep), nil)
+		return aztables.NewServiceClientWithNoCredential(a.withSAS(ep), opts)
 	}
 	return nil, errors.New("the storage account has no credential")
 }
 
-// BlobService returns a client for the account's Blob service.
+// BlobService returns a client for the account's Blob service, whose calls
+// are bounded by the account's Timeouts.
 func (a Account) BlobService() (*azblob.Client, error) {
 	ep, err := a.endpoint("blob", a.BlobEndpoint)
 	if err != nil {
 		return nil, err
 	}
+	opts := &azblob.ClientOptions{ClientOptions: a.clientOptions()}
 	switch {
 	case a.cred != nil:
-		return azblob.NewClient(ep, a.cred, nil)
+		return azblob.NewClient(ep, a.cred, opts)
 	case a.key != "":
 		cred, err := azblob.NewSharedKeyCredential(a.Name, a.key)
 		if err != nil {
 			return nil, errors.New("the storage account key is not usable for the blob service")
 		}
-		return azblob.NewClientWithSharedKeyCredential(ep, cred, nil)
+		return azblob.NewClientWithSharedKeyCredential(ep, cred, opts)
 	case a.sas != "":
-		return azblob.NewClientWithNoCredential(a.withSAS(ep), nil)
+		return azblob.NewClientWithNoCredential(a.withSAS(ep), opts)
 	}
 	return nil, errors.New("the storage account has no credential")
 }
 
-// QueueService returns a client for the account's Queue service.
+// QueueService returns a client for the account's Queue service, whose
+// calls are bounded by the account's Timeouts.
 func (a Account) QueueService() (*azqueue.ServiceClient, error) {
 	ep, err := a.endpoint("queue", a.QueueEndpoint)
 	if err != nil {
 		return nil, err
 	}
+	opts := &azqueue.ClientOptions{ClientOptions: a.clientOptions()}
 	switch {
 	case a.cred != nil:
-		return azqueue.NewServiceClient(ep, a.cred, nil)
+		return azqueue.NewServiceClient(ep, a.cred, opts)
 	case a.key != "":
 		cred, err := azqueue.NewSharedKeyCredential(a.Name, a.key)
 		if err != nil {
 			return nil, errors.New("the storage account key is not usable for the queue service")
 		}
-		return azqueue.NewServiceClientWithSharedKeyCredential(ep, cred, nil)
+		return azqueue.NewServiceClientWithSharedKeyCredential(ep, cred, opts)
 	case a.sas != "":
-		return azqueue.NewServiceClientWithNoCredential(a.withSAS(ep), nil)
+		return azqueue.NewServiceClientWithNoCredential(a.withSAS(ep), opts)
 	}
 	return nil, errors.New("the storage account has no credential")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -87,47 +88,46 @@ func (s *Store) ListAgencies(ctx context.Context) ([]licensing.Agency, error) {
 }
 
 // PutAgency creates or replaces a, writing an audit row in the same
-// transaction. With pre.IfNoneMatch it only creates (an existing agency is
-// Stale); with pre.IfMatch ("*" or an ETag) it only replaces the agency
-// with that ETag (a different or missing one is Stale); with neither it
-// creates or replaces, and a concurrent writer is never silently
-// overwritten: the write is conditional on what was read, retried once,
-// and Stale if it loses twice. It returns the stored agency with its new
-// ETag.
+// transaction, and claims the values of its attribution rule (see
+// claims.go): a value another agency holds is Conflict, naming that
+// agency, and nothing is written; the values its previous rule claimed and
+// a no longer names are released. With pre.IfNoneMatch it only creates (an
+// existing agency is Stale); with pre.IfMatch ("*" or an ETag) it only
+// replaces the agency with that ETag (a different or missing one is
+// Stale); with neither it creates or replaces, and a concurrent writer is
+// never silently overwritten: the write is conditional on what was read,
+// retried once, and Stale if it loses twice. It returns the stored agency
+// with its new ETag.
 func (s *Store) PutAgency(ctx context.Context, a licensing.Agency, pre licensing.Precondition) (licensing.Agency, bool, error) {
 	const op = "tablestore.putAgency"
 	if err := checkKey(op, "The agency id", a.ID); err != nil {
 		return licensing.Agency{}, false, err
 	}
-	what := "agency " + a.ID
-	var created bool
-	switch {
-	case pre.IfNoneMatch && pre.IfMatch != "":
+	if a.ID == claimsPartition {
+		return licensing.Agency{}, false, licensing.Errorf(op, licensing.Invalid, "The agency id %q is reserved.", a.ID)
+	}
+	if pre.IfNoneMatch && pre.IfMatch != "" {
 		return licensing.Agency{}, false, licensing.Errorf(op, licensing.Invalid, "If-Match and If-None-Match cannot be used together.")
-	case pre.IfNoneMatch:
-		err := s.writeAgency(ctx, op, a, nil)
-		if azerr.Classify(err) == licensing.Conflict {
-			return licensing.Agency{}, false, stale(op, what, err)
+	}
+	if pre.IfMatch != "" && pre.IfMatch != "*" && !tableETag.MatchString(pre.IfMatch) {
+		// No row carries such an ETag; sent on, the service would refuse
+		// it as bad input (400) rather than as a failed condition.
+		return licensing.Agency{}, false, stale(op, "agency "+a.ID, nil)
+	}
+	attempts := 1
+	if !pre.IfNoneMatch && pre.IfMatch == "" {
+		attempts = 2
+	}
+	var created bool
+	var err error
+	for i := 0; i < attempts; i++ {
+		created, err = s.putAgencyOnce(ctx, op, a, pre)
+		if licensing.ErrorCode(err) != licensing.Stale {
+			break
 		}
-		if err != nil {
-			return licensing.Agency{}, false, err
-		}
-		created = true
-	case pre.IfMatch != "":
-		etag := azcore.ETag(pre.IfMatch)
-		err := s.writeAgency(ctx, op, a, &etag)
-		if c := azerr.Classify(err); c == licensing.NotFound || c == licensing.Stale {
-			return licensing.Agency{}, false, stale(op, what, err)
-		}
-		if err != nil {
-			return licensing.Agency{}, false, err
-		}
-	default:
-		var err error
-		created, err = s.upsertAgency(ctx, op, a)
-		if err != nil {
-			return licensing.Agency{}, false, err
-		}
+	}
+	if err != nil {
+		return licensing.Agency{}, false, err
 	}
 	stored, err := s.GetAgency(ctx, a.ID)
 	if err != nil {
@@ -136,37 +136,85 @@ func (s *Store) PutAgency(ctx context.Context, a licensing.Agency, pre licensing
 	return stored, created, nil
 }
 
-// upsertAgency creates or replaces a without a caller's precondition, but
-// conditionally on what it read: a create is an Add (a racing create makes
-// it Conflict), a replace is an UpdateReplace with the read ETag (a racing
-// write makes it Stale). Either is retried once from a fresh read.
-func (s *Store) upsertAgency(ctx context.Context, op string, a licensing.Agency) (created bool, err error) {
-	for attempt := 0; attempt < 2; attempt++ {
-		resp, gerr := s.agencies.GetEntity(ctx, a.ID, configRow, nil)
-		switch azerr.Classify(gerr) {
-		case "":
-			etag := resp.ETag
-			err = s.writeAgency(ctx, op, a, &etag)
-			if c := azerr.Classify(err); c == licensing.Stale || c == licensing.NotFound {
-				continue
-			}
+// putAgencyOnce is one attempt of PutAgency: the steps claims.go lists. A
+// write without precondition is conditional on the agency as read after
+// taking the writer row: an Add when there is none (a racing create makes
+// it Conflict), else an UpdateReplace on its ETag. Losing the writer row or
+// the agency to another write is Stale.
+func (s *Store) putAgencyOnce(ctx context.Context, op string, a licensing.Agency, pre licensing.Precondition) (bool, error) {
+	what := "agency " + a.ID
+	if pre.IfNoneMatch || pre.IfMatch != "" {
+		exists, _, err := s.configETag(ctx, op, a.ID)
+		switch {
+		case err != nil:
 			return false, err
-		case licensing.NotFound:
-			err = s.writeAgency(ctx, op, a, nil)
-			if azerr.Classify(err) == licensing.Conflict {
-				continue
-			}
-			return err == nil, err
-		default:
-			return false, azerr.Translate(op, "agency "+a.ID, gerr)
+		case exists == pre.IfNoneMatch: // a create finds one, a replace none
+			return false, stale(op, what, nil)
 		}
 	}
-	return false, stale(op, "agency "+a.ID, err)
+	w, err := s.takeWriter(ctx, op, a.ID)
+	if err != nil {
+		return false, err
+	}
+	var ifMatch *azcore.ETag
+	switch {
+	case pre.IfMatch != "":
+		e := azcore.ETag(pre.IfMatch)
+		ifMatch = &e
+	case !pre.IfNoneMatch:
+		exists, etag, err := s.configETag(ctx, op, a.ID)
+		if err != nil {
+			return false, err
+		}
+		if exists {
+			ifMatch = &etag
+		}
+	}
+	if err := s.claim(ctx, op, a); err != nil {
+		// The claim's error is the answer; what this write claimed is
+		// released, or left to the agency's next write.
+		_ = s.release(ctx, op, a.ID, w.seq, nil)
+		return false, err
+	}
+	err = s.writeAgency(ctx, op, a, ifMatch, w)
+	// Written or not, the claims the stored rule does not name go: the
+	// previous rule's after a write, this write's after a refusal. If this
+	// fails, the agency's next write or another agency's takeover releases
+	// them (see claims.go); the stored agency is right either way.
+	var stored *licensing.AttributionRule
+	if err == nil {
+		stored = &a.Attribution
+	}
+	_ = s.release(ctx, op, a.ID, w.seq, stored)
+	switch azerr.Classify(err) {
+	case "":
+		return ifMatch == nil, nil
+	case licensing.Conflict, licensing.Stale, licensing.NotFound:
+		return false, stale(op, what, err)
+	default:
+		return false, err
+	}
+}
+
+// configETag reports whether agency id has a configuration row, with its
+// ETag.
+func (s *Store) configETag(ctx context.Context, op, id string) (bool, azcore.ETag, error) {
+	resp, err := s.agencies.GetEntity(ctx, id, configRow, nil)
+	switch azerr.Classify(err) {
+	case "":
+		return true, resp.ETag, nil
+	case licensing.NotFound:
+		return false, "", nil
+	default:
+		return false, "", azerr.Translate(op, "agency "+id, err)
+	}
 }
 
 // writeAgency writes a's configuration row and an audit row in one
-// transaction: an Add when ifMatch is nil, else an UpdateReplace on ifMatch.
-func (s *Store) writeAgency(ctx context.Context, op string, a licensing.Agency, ifMatch *azcore.ETag) error {
+// transaction, an Add when ifMatch is nil, else an UpdateReplace on
+// ifMatch, with a rewrite of the writer row on the ETag w holds: a write
+// whose writer row was taken since changes nothing.
+func (s *Store) writeAgency(ctx context.Context, op string, a licensing.Agency, ifMatch *azcore.ETag, w writer) error {
 	action, kind := ActionCreated, aztables.TransactionTypeAdd
 	if ifMatch != nil {
 		action, kind = ActionReplaced, aztables.TransactionTypeUpdateReplace
@@ -182,8 +230,13 @@ func (s *Store) writeAgency(ctx context.Context, op string, a licensing.Agency, 
 	return Transact(ctx, s.agencies, op, "agency "+a.ID, []aztables.TransactionAction{
 		{ActionType: kind, Entity: config, IfMatch: ifMatch},
 		{ActionType: aztables.TransactionTypeAdd, Entity: history},
+		{ActionType: aztables.TransactionTypeUpdateReplace, Entity: writerEntity(a.ID, w.seq), IfMatch: &w.etag},
 	})
 }
+
+// tableETag is the form of the ETags Table Storage gives entities: weak,
+// holding the URL-encoded time of the last write.
+var tableETag = regexp.MustCompile(`^W/"datetime'[0-9A-Za-z%.:_-]+'"$`)
 
 func stale(op, what string, err error) error {
 	return licensing.Wrap(op, licensing.Stale, azerr.Message(licensing.Stale, what), err)

@@ -204,6 +204,10 @@ func TestInvalidKeys(t *testing.T) {
 			return err
 		}},
 		{"history with question mark", func() error { _, err := s.AgencyHistory(ctx, "A?B", 0); return err }},
+		{"put as the claims partition", func() error {
+			_, _, err := s.PutAgency(ctx, storetest.Agency(claimsPartition, 1), licensing.Precondition{})
+			return err
+		}},
 		{"run id with control character", func() error { return s.PutRun(ctx, storetest.Run("r\x01", "F", 0)) }},
 		{"run id with backslash", func() error { return s.PutRun(ctx, storetest.Run(`r\1`, "F", 0)) }},
 		{"run without start", func() error { return s.PutRun(ctx, licensing.Run{ID: "r1"}) }},

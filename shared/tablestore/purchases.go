@@ -3,9 +3,15 @@ package tablestore
 // The ledger: table {prefix}Purchases.
 //
 //	PartitionKey = agency id
-//	RowKey "p-{line id}": one purchase line; lists as JSON strings
+//	RowKey "p-{line id}": one purchase line; lists as JSON strings; Total,
+//	                  once the line is corrected, is its quantity plus its
+//	                  corrections, written with each correction
 //	RowKey "a-{inverted time}-{random}": one audit entry, newest first,
 //	                  written in the same transaction as the change it records
+//	RowKey "k-{hash of PO number and SKU}": the ledger identity of a line
+//	                  (licensing.LineIdentity) and the Line holding it,
+//	                  added in the same transaction as the line: a second
+//	                  line with that identity cannot be added
 
 import (
 	"context"
@@ -33,6 +39,8 @@ const (
 	lineEnd     = "p."
 	auditPrefix = "a-"
 	auditEnd    = "a."
+	// identityPrefix starts the rows of the ledger identities.
+	identityPrefix = "k-"
 )
 
 // maxBatchBytes keeps a transaction's payload under the service's 4 MiB.
@@ -50,11 +58,17 @@ func (s *Store) purchasesClient() *aztables.Client {
 }
 
 // AddPurchases writes the lines not stored yet, each with its audit entry
-// (at the line's Created time, or now) in the same transaction, grouped per
-// agency, 50 lines to a transaction. Lines already stored, and repeated
-// ids, are skipped; added lists the ids written. When a transaction meets a
-// line written concurrently (Conflict), its lines are written one by one,
-// skipping those that exist, so a retry never records a line twice.
+// (at the line's Created time, or now) and its identity row in the same
+// transaction, grouped per agency, as many lines as a transaction of
+// MaxBatch actions holds (50, or 33 with identity rows). Lines
+// already stored, and repeated ids, are skipped; added lists the ids
+// written. A line whose identity (licensing.LineIdentity) a stored line or
+// an earlier line of lines holds is refused before anything is written
+// (Conflict, licensing.IdentityTaken). When a transaction meets a row
+// written concurrently (Conflict), its lines are written one by one,
+// skipping those that exist, so a retry never records a line twice; a line
+// whose identity a concurrent writer took is then refused, and added lists
+// the lines written before it.
 func (s *Store) AddPurchases(ctx context.Context, lines []licensing.Purchase, who, why string) ([]string, error) {
 	const op = "tablestore.addPurchases"
 	for _, p := range lines {
@@ -79,12 +93,28 @@ func (s *Store) AddPurchases(ctx context.Context, lines []licensing.Purchase, wh
 		}
 		byAgency[p.Agency] = append(byAgency[p.Agency], p)
 	}
-	written := map[string]bool{}
+	storedIDs := map[string]map[string]bool{}
 	for _, agency := range agencies {
-		stored, err := s.lineIDs(ctx, op, table, agency)
+		stored, err := s.checkIdentities(ctx, op, table, agency, byAgency[agency])
 		if err != nil {
 			return nil, err
 		}
+		storedIDs[agency] = stored
+	}
+	written := map[string]bool{}
+	addedIDs := func() []string {
+		var added []string
+		for _, p := range lines {
+			k := p.Agency + "\x00" + p.ID
+			if written[k] {
+				added = append(added, p.ID)
+				delete(written, k)
+			}
+		}
+		return added
+	}
+	for _, agency := range agencies {
+		stored := storedIDs[agency]
 		var batch []aztables.TransactionAction
 		var batchLines []licensing.Purchase
 		size := 0
@@ -118,7 +148,7 @@ func (s *Store) AddPurchases(ctx context.Context, lines []licensing.Purchase, wh
 			}
 			if len(batch)+len(actions) > MaxBatch || (size+n > maxBatchBytes && len(batch) > 0) {
 				if err := flush(); err != nil {
-					return nil, err
+					return addedIDs(), err
 				}
 			}
 			batch = append(batch, actions...)
@@ -126,22 +156,15 @@ func (s *Store) AddPurchases(ctx context.Context, lines []licensing.Purchase, wh
 			size += n
 		}
 		if err := flush(); err != nil {
-			return nil, err
+			return addedIDs(), err
 		}
 	}
-	var added []string
-	for _, p := range lines {
-		k := p.Agency + "\x00" + p.ID
-		if written[k] {
-			added = append(added, p.ID)
-			delete(written, k)
-		}
-	}
-	return added, nil
+	return addedIDs(), nil
 }
 
 // addOneByOne writes lines in a transaction each, skipping those that
-// exist, and records the ids written.
+// exist, and records the ids written. A line whose identity another line
+// took in the meantime is refused (Conflict, licensing.IdentityTaken).
 func (s *Store) addOneByOne(ctx context.Context, op string, table *aztables.Client, lines []licensing.Purchase, who, why string, written map[string]bool) error {
 	for _, p := range lines {
 		actions, _, err := s.lineActions(p, who, why)
@@ -153,6 +176,9 @@ func (s *Store) addOneByOne(ctx context.Context, op string, table *aztables.Clie
 		case "":
 			written[p.Agency+"\x00"+p.ID] = true
 		case licensing.Conflict:
+			if err := s.identityHolder(ctx, op, table, p); err != nil {
+				return err
+			}
 		default:
 			return err
 		}
@@ -160,30 +186,8 @@ func (s *Store) addOneByOne(ctx context.Context, op string, table *aztables.Clie
 	return nil
 }
 
-// lineIDs returns the ids of agency's stored lines.
-func (s *Store) lineIDs(ctx context.Context, op string, table *aztables.Client, agency string) (map[string]bool, error) {
-	filter := "PartitionKey eq " + quote(agency) + " and RowKey ge " + quote(linePrefix) + " and RowKey lt " + quote(lineEnd)
-	sel := "RowKey"
-	pager := table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Select: &sel})
-	ids := map[string]bool{}
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return nil, azerr.Translate(op, "the purchase lines of agency "+agency, err)
-		}
-		for _, e := range page.Entities {
-			var keys struct{ RowKey string }
-			if err := json.Unmarshal(e, &keys); err != nil {
-				return nil, internal(op, err)
-			}
-			ids[strings.TrimPrefix(keys.RowKey, linePrefix)] = true
-		}
-	}
-	return ids, nil
-}
-
-// lineActions returns the two adds that write p and its audit entry, and
-// their size in bytes.
+// lineActions returns the adds that write p, its audit entry and its
+// identity row (when it has an identity), and their size in bytes.
 func (s *Store) lineActions(p licensing.Purchase, who, why string) ([]aztables.TransactionAction, int, error) {
 	line, err := json.Marshal(purchaseEntity(p))
 	if err != nil {
@@ -203,10 +207,20 @@ func (s *Store) lineActions(p licensing.Purchase, who, why string) ([]aztables.T
 	if err != nil {
 		return nil, 0, err
 	}
-	return []aztables.TransactionAction{
+	actions := []aztables.TransactionAction{
 		{ActionType: aztables.TransactionTypeAdd, Entity: line},
 		{ActionType: aztables.TransactionTypeAdd, Entity: entry},
-	}, len(line) + len(entry), nil
+	}
+	size := len(line) + len(entry)
+	if key, ok := licensing.LineIdentity(p); ok {
+		ident, err := json.Marshal(identityEntity(p, key))
+		if err != nil {
+			return nil, 0, err
+		}
+		actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: ident})
+		size += len(ident)
+	}
+	return actions, size, nil
 }
 
 // ActivatePurchases puts agency's pending lines ids in force at at: each

@@ -24,6 +24,24 @@ func poRow(po string) string {
 	return "po-" + hex.EncodeToString([]byte(strings.ToUpper(strings.TrimSpace(po))))
 }
 
+// fingerprintRow keys the index of the requests without a PO number by
+// their fingerprint, hex-encoded like the PO.
+func fingerprintRow(fingerprint string) string {
+	return "fp-" + hex.EncodeToString([]byte(fingerprint))
+}
+
+// indexRow is the row a new request is indexed under: its PO number, or
+// without one its fingerprint; "" when it has neither.
+func indexRow(sr licensing.ServiceRequest) string {
+	switch {
+	case sr.PONumber != "":
+		return poRow(sr.PONumber)
+	case sr.Fingerprint != "":
+		return fingerprintRow(sr.Fingerprint)
+	}
+	return ""
+}
+
 func requestEntity(sr licensing.ServiceRequest) ([]byte, error) {
 	body, err := encodePayload(requestPayloadOf(sr))
 	if err != nil {
@@ -38,6 +56,10 @@ func requestEntity(sr licensing.ServiceRequest) ([]byte, error) {
 
 func indexEntity(sr licensing.ServiceRequest) ([]byte, error) {
 	return json.Marshal(map[string]any{"PartitionKey": sr.Agency, "RowKey": poRow(sr.PONumber), "SRID": sr.ID, "PONumber": sr.PONumber})
+}
+
+func fingerprintEntity(sr licensing.ServiceRequest) ([]byte, error) {
+	return json.Marshal(map[string]any{"PartitionKey": sr.Agency, "RowKey": fingerprintRow(sr.Fingerprint), "SRID": sr.ID, "Fingerprint": sr.Fingerprint})
 }
 
 func requestFrom(raw []byte, etag string) (licensing.ServiceRequest, error) {
@@ -206,9 +228,9 @@ func (p requestPayload) request() (licensing.ServiceRequest, error) {
 	return sr, nil
 }
 
-// CreateRequest stores sr and, when it has a PO number, its index entry, in
-// one transaction. A PO the agency already has gives the existing request
-// and Conflict.
+// CreateRequest stores sr and its index entry (its PO number, or without
+// one its fingerprint) in one transaction. A PO or fingerprint the agency
+// already has gives the existing request and Conflict.
 func (s *Store) CreateRequest(ctx context.Context, sr licensing.ServiceRequest) (licensing.ServiceRequest, error) {
 	const op = "tablestore.createRequest"
 	if err := checkKey(op, "The agency id", sr.Agency); err != nil {
@@ -219,20 +241,26 @@ func (s *Store) CreateRequest(ctx context.Context, sr licensing.ServiceRequest) 
 		return licensing.ServiceRequest{}, internal(op, err)
 	}
 	actions := []aztables.TransactionAction{{ActionType: aztables.TransactionTypeAdd, Entity: body}}
-	if sr.PONumber != "" {
-		idx, err := indexEntity(sr)
-		if err != nil {
-			return licensing.ServiceRequest{}, internal(op, err)
-		}
+	var idx []byte
+	switch {
+	case sr.PONumber != "":
+		idx, err = indexEntity(sr)
+	case sr.Fingerprint != "":
+		idx, err = fingerprintEntity(sr)
+	}
+	if err != nil {
+		return licensing.ServiceRequest{}, internal(op, err)
+	}
+	if idx != nil {
 		actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: idx})
 	}
 	err = Transact(ctx, s.requests, op, "service request "+sr.ID, actions)
-	if azerr.Classify(err) == licensing.Conflict && sr.PONumber != "" {
-		existing, gerr := s.RequestByPO(ctx, sr.Agency, sr.PONumber)
+	if azerr.Classify(err) == licensing.Conflict && idx != nil {
+		existing, gerr := s.indexedRequest(ctx, op, sr.Agency, indexRow(sr), "service request "+sr.ID)
 		if gerr != nil {
 			return licensing.ServiceRequest{}, gerr
 		}
-		return existing, licensing.Wrap(op, licensing.Conflict, "The agency already has a service request for this PO.", err)
+		return existing, licensing.Wrap(op, licensing.Conflict, "The agency already has a service request for this PO or with this content.", err)
 	}
 	if err != nil {
 		return licensing.ServiceRequest{}, err
@@ -264,15 +292,78 @@ func (s *Store) RequestByPO(ctx context.Context, agency, po string) (licensing.S
 	if err := checkKey(op, "The agency id", agency); err != nil {
 		return licensing.ServiceRequest{}, err
 	}
-	resp, err := s.requests.GetEntity(ctx, agency, poRow(po), nil)
+	return s.indexedRequest(ctx, op, agency, poRow(po), "PO "+po)
+}
+
+// RequestByFingerprint returns the agency's request without a PO number
+// that was created with fingerprint.
+func (s *Store) RequestByFingerprint(ctx context.Context, agency, fingerprint string) (licensing.ServiceRequest, error) {
+	const op = "tablestore.requestByFingerprint"
+	if err := checkKey(op, "The agency id", agency); err != nil {
+		return licensing.ServiceRequest{}, err
+	}
+	return s.indexedRequest(ctx, op, agency, fingerprintRow(fingerprint), "the service request with this content")
+}
+
+// indexedRequest reads the request an index row of agency points to.
+func (s *Store) indexedRequest(ctx context.Context, op, agency, row, what string) (licensing.ServiceRequest, error) {
+	resp, err := s.requests.GetEntity(ctx, agency, row, nil)
 	if err != nil {
-		return licensing.ServiceRequest{}, azerr.Translate(op, "PO "+po, err)
+		return licensing.ServiceRequest{}, azerr.Translate(op, what, err)
 	}
 	props, err := decodeEntity(resp.Value)
 	if err != nil {
 		return licensing.ServiceRequest{}, internal(op, err)
 	}
 	return s.GetRequest(ctx, getString(props, "SRID"))
+}
+
+// DeleteRequest removes sr, if unchanged since it was read, together with
+// the index rows that point to it, in one transaction.
+func (s *Store) DeleteRequest(ctx context.Context, sr licensing.ServiceRequest) error {
+	const op = "tablestore.deleteRequest"
+	if sr.ETag == "" {
+		return licensing.Errorf(op, licensing.Internal, "A service request must be read before it is deleted.")
+	}
+	if err := checkKey(op, "The agency id", sr.Agency); err != nil {
+		return err
+	}
+	actions := []aztables.TransactionAction{deleteAction(sr.Agency, requestRow(sr.ID), sr.ETag)}
+	var rows []string
+	if sr.PONumber != "" {
+		rows = append(rows, poRow(sr.PONumber))
+	}
+	if sr.Fingerprint != "" {
+		rows = append(rows, fingerprintRow(sr.Fingerprint))
+	}
+	for _, row := range rows {
+		resp, err := s.requests.GetEntity(ctx, sr.Agency, row, nil)
+		switch azerr.Classify(err) {
+		case licensing.NotFound:
+			continue
+		case "":
+		default:
+			return azerr.Translate(op, "the index of service request "+sr.ID, err)
+		}
+		props, err := decodeEntity(resp.Value)
+		if err != nil {
+			return internal(op, err)
+		}
+		if getString(props, "SRID") == sr.ID {
+			actions = append(actions, deleteAction(sr.Agency, row, string(resp.ETag)))
+		}
+	}
+	err := Transact(ctx, s.requests, op, "service request "+sr.ID, actions)
+	if azerr.Classify(err) == licensing.Stale {
+		return licensing.Wrap(op, licensing.Stale, "The service request changed meanwhile; read it again.", err)
+	}
+	return err
+}
+
+func deleteAction(partition, row, etag string) aztables.TransactionAction {
+	keys, _ := json.Marshal(map[string]string{"PartitionKey": partition, "RowKey": row})
+	tag := azcore.ETag(etag)
+	return aztables.TransactionAction{ActionType: aztables.TransactionTypeDelete, Entity: keys, IfMatch: &tag}
 }
 
 // UpdateRequest replaces sr if unchanged since it was read, indexing a PO

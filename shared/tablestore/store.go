@@ -12,6 +12,9 @@
 //	                  RowKey "config": the configuration; lists as JSON strings
 //	                  RowKey "history-{inverted time}-{random}": one audit row
 //	                  per write, in the same transaction as the write
+//	                  RowKey "writer": Seq, taken by each write (claims.go)
+//	                  PartitionKey "claims", RowKey "{attribute}-{hash}": one
+//	                  attribution value claimed, with the Agency holding it
 //	{prefix}Runs      PartitionKey "runs"
 //	                  RowKey {MaxInt64 - Started in Unix ns, 19 digits}-{run id},
 //	                  so that a listing returns the newest runs first
@@ -27,6 +30,11 @@
 //	                  RowKey "po-{hex of the upper-case PO number}": the
 //	                  index of the agency's requests by PO, written in the
 //	                  same transaction as the request
+//	                  RowKey "fp-{hex of the fingerprint}": the same for a
+//	                  request created without a PO number
+//	{prefix}Effects   PartitionKey = the effect key's kind (before the first
+//	                  ':'), RowKey = hex SHA-256 of the key: one record
+//	                  per effect (claimed, done, unconfirmed, released)
 //
 // The JSON held in properties is encoded from this package's payload types,
 // not from the domain types, and rows holding it carry a Schema number (see
@@ -58,8 +66,8 @@ type Options struct {
 	// and {prefix}Runs): letters and digits, starting with a letter, or
 	// empty.
 	TablePrefix string
-	// Now is the clock, used only for audit rows of agencies written without
-	// an Updated time. Default time.Now.
+	// Now is the clock, used for audit rows of agencies written without an
+	// Updated time and for the age of attribution claims. Default time.Now.
 	Now func() time.Time
 }
 
@@ -71,6 +79,7 @@ type Store struct {
 	snapshots *aztables.Client
 	requests  *aztables.Client
 	delivery  *aztables.Client
+	effects   *aztables.Client
 	names     []string
 	now       func() time.Time
 }
@@ -100,6 +109,7 @@ func New(svc *aztables.ServiceClient, opts Options) *Store {
 	names := []string{opts.TablePrefix + agenciesTable, opts.TablePrefix + runsTable, opts.TablePrefix + snapshotsTable,
 		opts.TablePrefix + requestsTable, opts.TablePrefix + deliveryTable}
 	names = append(names, opts.TablePrefix+purchasesTable)
+	names = append(names, opts.TablePrefix+effectsTable)
 	return &Store{
 		svc:       svc,
 		agencies:  svc.NewClient(names[0]),
@@ -107,6 +117,7 @@ func New(svc *aztables.ServiceClient, opts Options) *Store {
 		snapshots: svc.NewClient(names[2]),
 		requests:  svc.NewClient(names[3]),
 		delivery:  svc.NewClient(names[4]),
+		effects:   svc.NewClient(opts.TablePrefix + effectsTable),
 		names:     names,
 		now:       opts.Now,
 	}

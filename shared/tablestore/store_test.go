@@ -43,3 +43,7 @@ func TestPurchaseStoreConformance(t *testing.T) {
 func TestDeliveriesConformance(t *testing.T) {
 	storetest.TestDeliveries(t, func(t *testing.T) licensing.Deliveries { return newStore(t) })
 }
+
+func TestEffectStore(t *testing.T) {
+	storetest.TestEffectStore(t, func(t *testing.T) licensing.EffectStore { return newStore(t) })
+}

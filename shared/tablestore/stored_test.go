@@ -177,6 +177,11 @@ var (
 			"Updated":         "2026-11-23T06:30:00.1234567Z", "Updated@odata.type": "Edm.DateTime"}, payload: true},
 		{props: map[string]any{"PartitionKey": "DOA", "RowKey": "history-7427956636731319107-540b5936", "Action": "created", "Who": "admin@example.gov",
 			"Agency": fullAgencyJSON, "When": "2026-11-23T06:30:00.1234567Z", "When@odata.type": "Edm.DateTime"}, payload: true},
+		{props: map[string]any{"PartitionKey": "DET", "RowKey": "writer", "Seq": 1}},
+		{props: map[string]any{"PartitionKey": "DOA", "RowKey": "writer", "Seq": 1}},
+		{props: map[string]any{"PartitionKey": "claims", "RowKey": "department-161f930efd882c4b01a68f18f5453418", "Agency": "DOA", "Attribute": "department", "Value": "Dept DOA"}},
+		{props: map[string]any{"PartitionKey": "claims", "RowKey": "department-a5d4292102a5e9372c90cb5587220da4", "Agency": "DOA", "Attribute": "department", "Value": "DOA"}},
+		{props: map[string]any{"PartitionKey": "claims", "RowKey": "group-b1cdfe75b84c23a501b5ce91ca805f16", "Agency": "DET", "Attribute": "group", "Value": "0b1d2c3b-4a59-4e7f-8a1b-2c3d4e5f6a7b"}},
 	}
 )
 
@@ -213,6 +218,9 @@ var (
 			"Why": "import", "Detail": correctionPurchaseDetail, "At": "2026-11-23T07:30:00.1234567Z", "At@odata.type": "Edm.DateTime"}, payload: true},
 		{props: map[string]any{"PartitionKey": "DOA", "RowKey": "a-7427956636731319107-5e7f2ba6", "Action": "added", "Who": "admin@example.gov", "Purchase": "DOA-0000000001-1",
 			"Why": "import", "Detail": fullPurchaseDetail, "At": "2026-11-23T06:30:00.1234567Z", "At@odata.type": "Edm.DateTime"}, payload: true},
+		// The identity of line DOA-0000000001-1: DOA, 4500/012345, Visio.
+		{props: map[string]any{"PartitionKey": "DOA", "RowKey": "k-d7c4e961ff2a8f086730c3e219789e8d", "Line": "DOA-0000000001-1",
+			"PONumber": "4500/012345", "SkuID": "c5928f49-12ba-48f7-ada3-0d743a3601d5"}},
 		{props: map[string]any{"PartitionKey": "DOA", "RowKey": "p-DOA-0000000001-1", "ID": "DOA-0000000001-1", "SkuID": "c5928f49-12ba-48f7-ada3-0d743a3601d5",
 			"PartNumber": "VISIOCLIENT", "Quantity": 25, "TermStart": "2026-08-01", "TermEnd": "2027-06-30", "PONumber": "4500/012345", "Reseller": "SHI",
 			"Agreement": "a-la-carte", "SRID": "DOA-0000000001", "Source": "service-request", "Corrects": "", "CreatedBy": "pat@doa.example.gov",
@@ -223,6 +231,33 @@ var (
 			"PartNumber": "", "Quantity": -2, "TermStart": "", "TermEnd": "", "PONumber": "", "Reseller": "",
 			"Agreement": "", "SRID": "", "Source": "correction", "Corrects": "DOA-0000000001-1", "CreatedBy": "admin@example.gov", "Reason": "",
 			"ActivatedAt": "2026-11-24T06:30:00.1234567Z", "ActivatedAt@odata.type": "Edm.DateTime",
+			"Created": "2026-11-23T07:30:00.1234567Z", "Created@odata.type": "Edm.DateTime"}},
+	}
+)
+
+// A line without a PO number (so without an identity row) and its
+// correction through AddCorrection, which writes the line's Total.
+var (
+	totalLine = licensing.Purchase{ID: "L1", Agency: "DOA", SkuID: "c5928f49-12ba-48f7-ada3-0d743a3601d5", Quantity: 10,
+		Source: licensing.SourceImport, Created: storedAt, CreatedBy: "admin@example.gov"}
+	totalCorrection = licensing.Purchase{ID: "c-1", Agency: "DOA", SkuID: "c5928f49-12ba-48f7-ada3-0d743a3601d5", Quantity: -4,
+		Source: licensing.SourceCorrection, Corrects: "L1", ActivatedAt: timePtr(at(time.Hour)), Created: at(time.Hour), CreatedBy: "admin@example.gov", Reason: "returned"}
+	totalRows = []storedRow{
+		{props: map[string]any{"PartitionKey": "DOA", "RowKey": "a-7427953036731319107-44c1ecb9", "Action": "added", "Who": "admin@example.gov", "Purchase": "c-1",
+			"Why": "returned", "At": "2026-11-23T07:30:00.1234567Z", "At@odata.type": "Edm.DateTime",
+			"Detail": `{"id":"c-1","agency":"DOA","skuId":"c5928f49-12ba-48f7-ada3-0d743a3601d5","quantity":-4,"termStart":null,"termEnd":null,"poNumber":"","source":"correction","corrects":"L1","activatedAt":"2026-11-23T07:30:00.1234567Z","created":"2026-11-23T07:30:00.1234567Z","createdBy":"admin@example.gov","reason":"returned"}`}, payload: true},
+		{props: map[string]any{"PartitionKey": "DOA", "RowKey": "a-7427956636731319107-5e7f2ba6", "Action": "added", "Who": "admin@example.gov", "Purchase": "L1",
+			"Why": "import", "At": "2026-11-23T06:30:00.1234567Z", "At@odata.type": "Edm.DateTime",
+			"Detail": `{"id":"L1","agency":"DOA","skuId":"c5928f49-12ba-48f7-ada3-0d743a3601d5","quantity":10,"termStart":null,"termEnd":null,"poNumber":"","source":"import","created":"2026-11-23T06:30:00.1234567Z","createdBy":"admin@example.gov"}`}, payload: true},
+		// Total is the line's quantity with its corrections, written with each correction.
+		{props: map[string]any{"PartitionKey": "DOA", "RowKey": "p-L1", "ID": "L1", "SkuID": "c5928f49-12ba-48f7-ada3-0d743a3601d5",
+			"PartNumber": "", "Quantity": 10, "TermStart": "", "TermEnd": "", "PONumber": "", "Reseller": "",
+			"Agreement": "", "SRID": "", "Source": "import", "Corrects": "", "CreatedBy": "admin@example.gov", "Reason": "", "Total": 6,
+			"Created": "2026-11-23T06:30:00.1234567Z", "Created@odata.type": "Edm.DateTime"}},
+		{props: map[string]any{"PartitionKey": "DOA", "RowKey": "p-c-1", "ID": "c-1", "SkuID": "c5928f49-12ba-48f7-ada3-0d743a3601d5",
+			"PartNumber": "", "Quantity": -4, "TermStart": "", "TermEnd": "", "PONumber": "", "Reseller": "",
+			"Agreement": "", "SRID": "", "Source": "correction", "Corrects": "L1", "CreatedBy": "admin@example.gov", "Reason": "returned",
+			"ActivatedAt": "2026-11-23T07:30:00.1234567Z", "ActivatedAt@odata.type": "Edm.DateTime",
 			"Created": "2026-11-23T07:30:00.1234567Z", "Created@odata.type": "Edm.DateTime"}},
 	}
 )
@@ -455,6 +490,13 @@ func TestStoredRowsWritten(t *testing.T) {
 			}
 			return s.ActivatePurchases(ctx, "DOA", []string{"fix-1"}, at(24*time.Hour), "verify", "seats seen")
 		}, purchaseRows},
+		{"a correction and the corrected line's total", purchasesTable, func(s *Store) error {
+			if _, err := s.AddPurchases(ctx, []licensing.Purchase{totalLine}, "admin@example.gov", "import"); err != nil {
+				return err
+			}
+			_, _, err := s.AddCorrection(ctx, totalCorrection, "admin@example.gov", "returned")
+			return err
+		}, totalRows},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

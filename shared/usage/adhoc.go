@@ -2,8 +2,8 @@ package usage
 
 import (
 	"context"
-	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
@@ -18,14 +18,23 @@ type LicenseReport struct {
 	SnapshotID string                     `json:"snapshot"`
 	Agencies   []AgencyNumbers            `json:"agencies"`
 	Tenant     []licensing.TenantCheckRow `json:"tenantCheck,omitempty"`
+	// Notes say what the snapshot could not see (sign-in activity).
+	Notes []string `json:"notes,omitempty"`
 }
 
-// AgencyNumbers is one agency of the ad-hoc report.
+// AgencyNumbers is one agency of the ad-hoc report, or, in an admin's
+// tenant-wide report, one bucket of users no agency answers for.
 type AgencyNumbers struct {
-	Agency   string                  `json:"agency"`
-	Name     string                  `json:"name"`
+	Agency string `json:"agency"`
+	Name   string `json:"name"`
+	// Users counts the licensed users (a user holding several products
+	// counts once), as the workbook does.
 	Users    int                     `json:"licensedUsers"`
 	Products []licensing.ProductLine `json:"products"`
+	// Bucket marks the users matching no agency ("unattributed") or
+	// several ("conflict"); Note says what to do about them.
+	Bucket string `json:"bucket,omitempty"`
+	Note   string `json:"note,omitempty"`
 }
 
 // LicenseRow is one user and license, the CSV export's row (in the spirit
@@ -84,8 +93,27 @@ func (s *Service) adhocData(ctx context.Context) (licensing.Snapshot, *reportDat
 	return snap, rd, today, err
 }
 
+// countUsers counts, in one pass over snap's users, the licensed users of
+// every agency and bucket and the inactive ones per SKU, into rd.
+func (s *Service) countUsers(ctx context.Context, snap licensing.Snapshot, rd *reportData) error {
+	sp, err := s.spoolUsers(ctx, snap, rd, nil, false)
+	if err != nil {
+		return err
+	}
+	sp.close()
+	return nil
+}
+
+// tenantWide reports whether an ad-hoc report covers the whole tenant: an
+// admin naming no agency. It then shows the unattributed and conflicting
+// users too.
+func tenantWide(acc licensing.Access, agency string) bool {
+	return acc.Admin && licensing.NormalizeAgencyID(agency) == ""
+}
+
 // LicenseReport returns the ad-hoc numbers for agency (or every agency the
-// caller may see). Admins asking for every agency also get the tenant check.
+// caller may see). Admins asking for every agency also get the unattributed
+// and conflicting users, each bucket marked, and the tenant check.
 func (s *Service) LicenseReport(ctx context.Context, caller *licensing.Principal, agency string) (LicenseReport, error) {
 	const op = "reports.licenses"
 	acc, agencies, err := s.adhocScope(ctx, op, caller, agency)
@@ -96,26 +124,34 @@ func (s *Service) LicenseReport(ctx context.Context, caller *licensing.Principal
 	if err != nil {
 		return LicenseReport{}, err
 	}
+	if err := s.countUsers(ctx, snap, rd); err != nil {
+		return LicenseReport{}, err
+	}
 	rep := LicenseReport{Date: today, DataAsOf: snap.Taken, SnapshotID: snap.ID, Agencies: []AgencyNumbers{}}
+	if n := signInNote(snap); n != "" {
+		rep.Notes = append(rep.Notes, n)
+	}
 	for _, a := range agencies {
 		r := s.agencyReport(a, rd, snap, today)
-		users := 0
-		for _, u := range rd.usage[a.ID] {
-			users += u.Users
-		}
-		rep.Agencies = append(rep.Agencies, AgencyNumbers{Agency: a.ID, Name: a.Name, Users: users, Products: r.Products})
+		rep.Agencies = append(rep.Agencies, AgencyNumbers{Agency: a.ID, Name: a.Name, Users: r.Users, Products: r.Products})
 	}
-	if acc.Admin && licensing.NormalizeAgencyID(agency) == "" {
+	if tenantWide(acc, agency) {
+		for _, b := range buckets {
+			rep.Agencies = append(rep.Agencies, AgencyNumbers{Agency: b, Name: bucketName(b), Users: rd.users[b], Products: rd.bucketLines(b),
+				Bucket: bucketKind(b), Note: bucketNote(b)})
+		}
 		rep.Tenant = s.enterpriseSummary(rd, snap, today).Tenant
 	}
 	return rep, nil
 }
 
 // LicenseRows streams one row per user and license of the agencies the
-// caller may see (agency, or all of them), from the latest snapshot.
+// caller may see (agency, or all of them), from the latest snapshot. An
+// admin's tenant-wide rows include the users matching no agency or several,
+// their Agency being licensing.Unattributed or licensing.Conflicted.
 func (s *Service) LicenseRows(ctx context.Context, caller *licensing.Principal, agency string, fn func(LicenseRow) error) error {
 	const op = "reports.licenseRows"
-	_, agencies, err := s.adhocScope(ctx, op, caller, agency)
+	acc, agencies, err := s.adhocScope(ctx, op, caller, agency)
 	if err != nil {
 		return err
 	}
@@ -126,6 +162,11 @@ func (s *Service) LicenseRows(ctx context.Context, caller *licensing.Principal, 
 	in := map[string]bool{}
 	for _, a := range agencies {
 		in[a.ID] = true
+	}
+	if tenantWide(acc, agency) {
+		for _, b := range buckets {
+			in[b] = true
+		}
 	}
 	cutoff := time.Time{}
 	if s.cfg.Reporting.InactiveDays > 0 {
@@ -158,7 +199,10 @@ func (s *Service) LicenseRows(ctx context.Context, caller *licensing.Principal, 
 // admin asking for every agency, the enterprise summary) and returns a link
 // to download it for ttl: the Functions host does not pass binary answers
 // reliably (docs/host-protocol.md), so the browser fetches the file from Blob Storage.
-func (s *Service) LicenseWorkbook(ctx context.Context, caller *licensing.Principal, agency string, ttl time.Duration) (string, string, error) {
+// The workbook is deleted once the link has expired (see SweepWorkbooks);
+// the request itself deletes a few workbooks whose links have, logging each
+// on log.
+func (s *Service) LicenseWorkbook(ctx context.Context, caller *licensing.Principal, agency string, ttl time.Duration, log *slog.Logger) (string, string, error) {
 	const op = "reports.workbook"
 	if s.cfg.Reports == nil || s.cfg.Links == nil {
 		return "", "", licensing.Errorf(op, licensing.Internal, "Workbook downloads are not configured.")
@@ -180,7 +224,7 @@ func (s *Service) LicenseWorkbook(ctx context.Context, caller *licensing.Princip
 	if !all {
 		key, todo = agencies[0].ID, agencies
 	}
-	file := fmt.Sprintf("reports/adhoc/%s/%s-%s.xlsx", today, key, s.newID()[:8])
+	file := s.workbookName(key, s.now().Add(ttl))
 	spool, err := s.spoolUsers(ctx, snap, rd, todo, all)
 	if err != nil {
 		return "", "", err
@@ -203,6 +247,9 @@ func (s *Service) LicenseWorkbook(ctx context.Context, caller *licensing.Princip
 		return "", "", err
 	}
 	link, err := s.cfg.Links.Link(ctx, file, ttl)
+	if _, serr := s.sweepWorkbooks(ctx, log, requestSweepMax); serr != nil && log != nil {
+		log.Warn("expired workbooks not deleted; the timer's sweep will", "error", serr)
+	}
 	return link, file, err
 }
 

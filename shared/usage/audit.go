@@ -34,6 +34,11 @@ type AuditResult struct {
 	Over     []OverUse      `json:"over"`
 	Mailed   int            `json:"mailsSent"`
 	Skipped  int            `json:"alreadyDelivered"`
+	// Unconfirmed lists the mails whose sending was cut short: they may
+	// not have gone, and are not sent again.
+	Unconfirmed []string `json:"unconfirmed,omitempty"`
+	// Notes say what the audit could not see (sign-in activity).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // maxListed bounds the reclaim candidates listed in one agency's mail.
@@ -60,6 +65,10 @@ func (s *Service) UsageAudit(ctx context.Context, log *slog.Logger) (AuditResult
 		return res, err
 	}
 	res.Snapshot = snap.ID
+	signIn := signInNote(snap)
+	if signIn != "" {
+		res.Notes = append(res.Notes, signIn)
+	}
 	over := map[string]map[string]bool{}
 	for _, a := range rd.agencies {
 		for sku, u := range rd.usage[a.ID] {
@@ -90,17 +99,21 @@ func (s *Service) UsageAudit(ctx context.Context, log *slog.Logger) (AuditResult
 	}
 
 	send := func(key string, m licensing.MailMessage) error {
-		if d := done[key]; d.State == licensing.DeliveryMailed || d.State == licensing.DeliveryMailing {
+		switch done[key].State {
+		case licensing.DeliveryMailed:
 			res.Skipped++
+			return nil
+		case licensing.DeliveryMailing, licensing.DeliveryUnconfirmed:
+			res.Unconfirmed = append(res.Unconfirmed, key)
 			return nil
 		}
 		m.ID, m.Date = run+"."+key, now
 		d := licensing.Delivery{Run: run, Key: key}
-		if err := s.mailOnce(ctx, &d, m, log); err != nil {
-			return err
+		outcome, err := s.mailOnce(ctx, &d, m, false)
+		if tally(outcome, &res.Mailed, &res.Skipped) {
+			res.Unconfirmed = append(res.Unconfirmed, key)
 		}
-		res.Mailed++
-		return nil
+		return err
 	}
 	if err := send("central-it", s.auditSummaryMail(res, snap)); err != nil {
 		return res, err
@@ -115,11 +128,11 @@ func (s *Service) UsageAudit(ctx context.Context, log *slog.Logger) (AuditResult
 				rows = append(rows, o)
 			}
 		}
-		if err := send(a.ID, auditAgencyMail(a, rows, candidates[a.ID], today)); err != nil {
+		if err := send(a.ID, auditAgencyMail(a, rows, candidates[a.ID], today, signIn)); err != nil {
 			return res, err
 		}
 	}
-	log.Info("usage audit", "over", len(res.Over), "mailed", res.Mailed, "alreadyDelivered", res.Skipped)
+	log.Info("usage audit", "over", len(res.Over), "mailed", res.Mailed, "alreadyDelivered", res.Skipped, "unconfirmed", len(res.Unconfirmed))
 	return res, nil
 }
 
@@ -177,10 +190,11 @@ func (s *Service) auditSummaryMail(res AuditResult, snap licensing.Snapshot) lic
 		b.WriteString("\nEach of these agencies was sent its part, with the disabled and inactive users it could reclaim licenses from.\n")
 	}
 	fmt.Fprintf(&b, "\nLicensed users matching no agency: %d; matching several: %d (see the payroll enterprise summary).\n", snap.Unattributed, snap.Conflicts)
+	b.WriteString(signInMailText(signInNote(snap)))
 	return licensing.MailMessage{To: s.cfg.CentralIT, Subject: fmt.Sprintf("License audit %s: %d over", res.Date.Time().Format("2006-01"), len(res.Over)), Text: b.String()}
 }
 
-func auditAgencyMail(a licensing.Agency, rows []OverUse, candidates []licensing.UserLine, on licensing.Date) licensing.MailMessage {
+func auditAgencyMail(a licensing.Agency, rows []OverUse, candidates []licensing.UserLine, on licensing.Date, signIn string) licensing.MailMessage {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s) uses more licenses than it bought, as of %s:\n\n", a.Name, a.ID, on)
 	for _, o := range rows {
@@ -197,5 +211,6 @@ func auditAgencyMail(a licensing.Agency, rows []OverUse, candidates []licensing.
 	if len(candidates) == maxListed {
 		fmt.Fprintf(&b, "  (the first %d are listed; the payroll report's Users sheet has them all)\n", maxListed)
 	}
+	b.WriteString(signInMailText(signIn))
 	return licensing.MailMessage{To: a.Contacts, Subject: fmt.Sprintf("Action needed: %s uses more licenses than it bought", a.ID), Text: b.String()}
 }

@@ -20,9 +20,11 @@ type fixture struct {
 	agencies *licensing.AgencyAdmin
 	store    *memstore.Store
 	dir      *fakes.Directory
-	mail     *fakes.Mailbox
-	clock    time.Time
-	ids      int
+	// directory replaces dir in the services built after it is set.
+	directory licensing.Directory
+	mail      *fakes.Mailbox
+	clock     time.Time
+	ids       int
 }
 
 var admin = &licensing.Principal{Name: fakes.Admin}
@@ -58,12 +60,17 @@ func (f *fixture) auth() *licensing.Authorizer {
 func (f *fixture) service(m licensing.Mailer, reports licensing.ReportWriter) *usage.Service {
 	chicago, _ := time.LoadLocation("America/Chicago")
 	auth := f.auth()
+	var dir licensing.Directory = f.dir
+	if f.directory != nil {
+		dir = f.directory
+	}
 	return usage.NewService(usage.Config{
 		Auth: auth, Runs: licensing.NewRuns(f.store, auth, f.now, f.newID),
-		Agencies: f.store, Snapshots: f.store, Files: f.store, Directory: f.dir,
+		Agencies: f.store, Snapshots: f.store, Files: f.store, Directory: dir,
 		Purchases: f.store, Mailer: m, Catalog: fakes.BuiltinCatalog{}, Reports: reports, Deliveries: f.store,
 		Reporting: usage.Reporting{Calendar: licensing.PayrollCalendar{Anchor: licensing.NewDate(2026, 1, 5), IntervalDays: 14, Location: chicago}, InactiveDays: 90},
 		CentralIT: []string{fakes.CentralIT},
+		Effects:   licensing.NewEffects(f.store, f.now, 0),
 		Now:       f.now,
 		NewID:     f.newID,
 	})

@@ -16,10 +16,17 @@ import (
 // PayrollRun runs the payroll report as a job and records the run. With
 // date zero it decides from the calendar (the weekly timer: a run on a
 // Monday that is not a payroll Monday is recorded as skipped); with a date
-// it reports that date (an admin re-running a missed one).
+// it reports that date (an admin re-running a missed one), which must be a
+// payroll Monday unless opts.Force: a date off the calendar is refused as
+// Invalid before anything is read, written or mailed.
 func (s *Service) PayrollRun(ctx context.Context, trigger string, date licensing.Date, pastDue bool, opts PayrollOptions, log *slog.Logger) (ReportResult, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if !date.IsZero() && !opts.Force {
+		if err := s.checkPayrollDate(date); err != nil {
+			return ReportResult{Date: date}, err
+		}
 	}
 	run := s.cfg.Runs.Start(ctx, "PayrollReport", trigger, log)
 	if date.IsZero() {
@@ -31,6 +38,12 @@ func (s *Service) PayrollRun(ctx context.Context, trigger string, date licensing
 		}
 		date = d
 	}
+	release, busy, err := s.lease(ctx, "run:PayrollReport:"+date.String(), log)
+	if err != nil || busy != "" {
+		run.Finish(ctx, err, true, busy)
+		return ReportResult{Date: date, Notes: notes(busy)}, err
+	}
+	defer release()
 	res, err := s.PayrollReport(ctx, date, opts, log)
 	run.Add("agencies reported", res.Agencies)
 	run.Add("files written", res.Written)
@@ -45,6 +58,13 @@ func (s *Service) PayrollRun(ctx context.Context, trigger string, date licensing
 // AuditRun runs the usage audit as a job and records the run.
 func (s *Service) AuditRun(ctx context.Context, trigger string, log *slog.Logger) (AuditResult, error) {
 	run := s.cfg.Runs.Start(ctx, "UsageAudit", trigger, log)
+	month := licensing.DateOf(s.now(), s.cfg.Reporting.Calendar.Location).Time().Format("2006-01")
+	release, busy, err := s.lease(ctx, "run:UsageAudit:"+month, log)
+	if err != nil || busy != "" {
+		run.Finish(ctx, err, true, busy)
+		return AuditResult{Notes: notes(busy)}, err
+	}
+	defer release()
 	res, err := s.UsageAudit(ctx, log)
 	over := map[string]bool{}
 	for _, o := range res.Over {
@@ -53,8 +73,57 @@ func (s *Service) AuditRun(ctx context.Context, trigger string, log *slog.Logger
 	run.Add("over-consuming agencies", len(over))
 	run.Add("over products", len(res.Over))
 	run.Add("mails sent", res.Mailed)
-	run.Finish(ctx, err, false, "")
+	run.Finish(ctx, err, false, strings.Join(res.Notes, "; "))
 	return res, err
+}
+
+// runLease is how long a scheduled run holds its lease: longer than one
+// invocation may last (host.json's functionTimeout), so that a second copy
+// never starts while the first works; a run that died frees it after this.
+const runLease = 30 * time.Minute
+
+// lease takes the lease of a scheduled run (key names the function and its
+// date). When another copy holds it, busy says so and nothing is held;
+// else release ends the lease.
+func (s *Service) lease(ctx context.Context, key string, log *slog.Logger) (release func(), busy string, err error) {
+	held, end, err := s.cfg.Effects.Lease(ctx, key, runLease)
+	if err != nil || !held {
+		if err == nil {
+			busy = "another copy of this run (" + strings.TrimPrefix(key, "run:") + ") is under way; this one did nothing"
+			log.Warn(busy)
+		}
+		return nil, busy, err
+	}
+	return func() {
+		if err := end(context.WithoutCancel(ctx)); err != nil {
+			log.Warn("could not end the run's lease; it lapses by itself", "lease", key, "error", err)
+		}
+	}, "", nil
+}
+
+// notes returns note as a list, empty when note is.
+func notes(note string) []string {
+	if note == "" {
+		return nil
+	}
+	return []string{note}
+}
+
+// checkPayrollDate refuses a date that is not a payroll Monday, naming the
+// payroll Mondays around it.
+func (s *Service) checkPayrollDate(date licensing.Date) error {
+	cal := s.cfg.Reporting.Calendar
+	if cal.IsPayrollDay(date) {
+		return nil
+	}
+	msg := fmt.Sprintf("%s is not a payroll Monday.", date)
+	if cal.IntervalDays > 0 {
+		back := ((cal.Anchor.DaysUntil(date) % cal.IntervalDays) + cal.IntervalDays) % cal.IntervalDays
+		prev := date.AddDays(-back)
+		msg = fmt.Sprintf("%s is not a payroll Monday: the payroll Mondays around it are %s and %s.", date, prev, prev.AddDays(cal.IntervalDays))
+	}
+	return &licensing.Error{Op: "reports.payrollRun", Code: licensing.Invalid, Message: msg,
+		Fields: []licensing.FieldError{{Field: "date", Message: "must be a payroll Monday unless the run is forced"}}}
 }
 
 func noteText(notes []string) string {
@@ -109,7 +178,11 @@ func (s *Service) SnapshotRun(ctx context.Context, trigger string, opts Snapshot
 		run.Add("conflicts", snap.Conflicts)
 		run.Add("graph requests", sum.Requests)
 	}
-	run.Finish(ctx, err, false, "")
+	message := ""
+	if err == nil && opts.SignIn {
+		message = signInNote(snap)
+	}
+	run.Finish(ctx, err, false, message)
 	if err != nil {
 		return sum, err
 	}

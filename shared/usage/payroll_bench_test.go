@@ -122,7 +122,7 @@ func BenchmarkPayrollReport(b *testing.B) {
 			Auth: auth, Runs: licensing.NewRuns(store, auth, nil, nil),
 			Agencies: store, Snapshots: store, Purchases: store, Deliveries: store, Files: diskFiles{b.TempDir()},
 			Directory: synthDirectory{users: users, agencies: agencies}, Mailer: mail, Reports: xlsx.NewReportWriter(),
-			Catalog: fakes.BuiltinCatalog{}, CentralIT: []string{"it@it.example.gov"},
+			Catalog: fakes.BuiltinCatalog{}, CentralIT: []string{"it@it.example.gov"}, Effects: licensing.NewEffects(store, nil, 0),
 		})
 		admin := &licensing.Principal{Name: fakes.Admin}
 		now := time.Now()

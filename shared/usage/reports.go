@@ -51,6 +51,8 @@ type PayrollOptions struct {
 	// Resend sends these agencies' reports (or enterprise-summary) again
 	// even when they were delivered: an admin's explicit choice.
 	Resend []string
+	// Force lets PayrollRun report a date that is not a payroll Monday.
+	Force bool
 }
 
 // PayrollReport produces the payroll-Monday reports of date: a fresh
@@ -74,6 +76,10 @@ func (s *Service) PayrollReport(ctx context.Context, date licensing.Date, opts P
 		return res, err
 	}
 	res.Snapshot = snap.ID
+	signIn := signInNote(snap)
+	if signIn != "" {
+		res.Notes = append(res.Notes, signIn)
+	}
 	resend := map[string]bool{}
 	for _, r := range opts.Resend {
 		resend[strings.ToUpper(strings.TrimSpace(r))] = true
@@ -112,7 +118,7 @@ func (s *Service) PayrollReport(ctx context.Context, date licensing.Date, opts P
 		file := fmt.Sprintf("reports/payroll/%s/%s.xlsx", date, a.ID)
 		err := s.deliver(ctx, run, a.ID, file, done[a.ID], &res, func(w io.Writer) error {
 			return s.cfg.Reports.WriteAgencyReport(w, r, spool.source(a.ID))
-		}, func() licensing.MailMessage { return agencyReportMail(r) }, log)
+		}, func() licensing.MailMessage { return agencyReportMail(r, signIn) }, log)
 		if err != nil {
 			note(err, a.ID)
 		}
@@ -122,7 +128,7 @@ func (s *Service) PayrollReport(ctx context.Context, date licensing.Date, opts P
 		file := fmt.Sprintf("reports/payroll/%s/%s.xlsx", date, enterpriseKey)
 		err := s.deliver(ctx, run, enterpriseKey, file, done[enterpriseKey], &res, func(w io.Writer) error {
 			return s.cfg.Reports.WriteEnterpriseSummary(w, sum, spool.source(licensing.Unattributed), spool.source(licensing.Conflicted))
-		}, func() licensing.MailMessage { return s.summaryMail(sum, file) }, log)
+		}, func() licensing.MailMessage { return s.summaryMail(sum, signIn) }, log)
 		if err != nil {
 			note(err, enterpriseKey)
 		}
@@ -165,7 +171,9 @@ func (s *Service) deliveries(ctx context.Context, run string) (map[string]licens
 const snapshotKey = "snapshot"
 
 // runSnapshot returns the run's snapshot: the one a previous attempt took,
-// or a fresh one.
+// or a fresh one, read with sign-in activity so that inactive users can be
+// flagged (a full read; the directory carries on without sign-ins when the
+// tenant does not offer them, and the snapshot says why).
 func (s *Service) runSnapshot(ctx context.Context, run string, done map[string]licensing.Delivery, log *slog.Logger) (licensing.Snapshot, error) {
 	if d, ok := done[snapshotKey]; ok {
 		snap, err := s.cfg.Snapshots.GetSnapshot(ctx, d.File)
@@ -177,7 +185,7 @@ func (s *Service) runSnapshot(ctx context.Context, run string, done map[string]l
 			return licensing.Snapshot{}, err
 		}
 	}
-	snap, err := s.TakeSnapshot(ctx, SnapshotOptions{}, log)
+	snap, err := s.TakeSnapshot(ctx, SnapshotOptions{SignIn: true}, log)
 	if err != nil {
 		return licensing.Snapshot{}, err
 	}
@@ -194,9 +202,8 @@ func (s *Service) needsDelivery(d licensing.Delivery, resend bool, res *ReportRe
 	case d.State == licensing.DeliveryMailed:
 		res.Skipped++
 		return false
-	case d.State == licensing.DeliveryMailing:
-		res.Unconfirmed = append(res.Unconfirmed, d.Key)
-		res.Notes = append(res.Notes, fmt.Sprintf("%s: a previous run stopped while mailing it; check the sender's Sent Items and resend by hand if it did not go", d.Key))
+	case d.State == licensing.DeliveryMailing || d.State == licensing.DeliveryUnconfirmed:
+		res.unconfirmed(d.Key)
 		return false
 	}
 	return true
@@ -209,7 +216,8 @@ func (s *Service) needsDelivery(d licensing.Delivery, resend bool, res *ReportRe
 func (s *Service) deliver(ctx context.Context, run, key, file string, prev licensing.Delivery, res *ReportResult,
 	write func(io.Writer) error, mail func() licensing.MailMessage, log *slog.Logger) error {
 	d := licensing.Delivery{Run: run, Key: key, File: file, Size: prev.Size}
-	if prev.State == "" || prev.File != file || prev.State == licensing.DeliveryMailed || prev.State == licensing.DeliveryMailing {
+	resend := prev.State == licensing.DeliveryMailed || prev.State == licensing.DeliveryMailing || prev.State == licensing.DeliveryUnconfirmed
+	if prev.State == "" || prev.File != file || resend {
 		w, err := s.cfg.Files.Create(ctx, file, xlsxType)
 		if err != nil {
 			return err
@@ -237,12 +245,38 @@ func (s *Service) deliver(ctx context.Context, run, key, file string, prev licen
 	if len(m.To) == 0 {
 		return licensing.Errorf("reports.mail", licensing.Invalid, "%s has no one to send its report to; add contacts.", key)
 	}
-	if err := s.mailOnce(ctx, &d, m, log); err != nil {
+	outcome, err := s.mailOnce(ctx, &d, m, resend)
+	s.count(res, outcome, key)
+	if err != nil {
 		return err
 	}
-	res.Mailed++
-	log.Info("report delivered", "report", key, "to", strings.Join(m.To, ","))
+	log.Info("report delivered", "report", key, "to", strings.Join(m.To, ","), "outcome", outcome)
 	return nil
+}
+
+// count adds a mail's outcome to res.
+func (s *Service) count(res *ReportResult, outcome licensing.EffectOutcome, key string) {
+	if tally(outcome, &res.Mailed, &res.Skipped) {
+		res.unconfirmed(key)
+	}
+}
+
+// tally counts a mail's outcome as sent or already sent, and reports
+// whether it is unconfirmed.
+func tally(outcome licensing.EffectOutcome, mailed, skipped *int) (unconfirmed bool) {
+	switch outcome {
+	case licensing.Performed:
+		*mailed++
+	case licensing.AlreadyDone:
+		*skipped++
+	}
+	return outcome == licensing.Unconfirmed
+}
+
+// unconfirmed records that key's mail may or may not have gone.
+func (res *ReportResult) unconfirmed(key string) {
+	res.Unconfirmed = append(res.Unconfirmed, key)
+	res.Notes = append(res.Notes, fmt.Sprintf("%s: the sending was cut short and the mail may not have gone; check the sender's Sent Items and resend it (--resend %s) if it did not", key, key))
 }
 
 const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -263,24 +297,31 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// mailOnce sends m and records it on d: mailing just before the send,
-// mailed after it, or back to written when the send failed (so a later
-// run tries again). A crash between the first two leaves mailing, which no
-// run sends again.
-func (s *Service) mailOnce(ctx context.Context, d *licensing.Delivery, m licensing.MailMessage, log *slog.Logger) error {
-	d.State, d.To, d.At = licensing.DeliveryMailing, m.To, s.now().UTC()
-	if err := s.cfg.Deliveries.PutDelivery(ctx, *d); err != nil {
-		return err
+// mailOnce sends m once, as an effect keyed by its id (a resend asked for
+// by an administrator gets a key of its own), and records the outcome on
+// d: mailed; unconfirmed when the sending was cut short and the mail may or
+// may not have gone (it is not sent again); or back to written when it
+// surely did not go, so that a later run tries again.
+func (s *Service) mailOnce(ctx context.Context, d *licensing.Delivery, m licensing.MailMessage, resend bool) (licensing.EffectOutcome, error) {
+	key := "mail:" + m.ID
+	if resend {
+		key += ":resend-" + s.now().UTC().Format("20060102T150405.000")
 	}
-	if err := s.cfg.Mailer.Send(ctx, m); err != nil {
+	d.To = m.To
+	outcome, err := s.cfg.Effects.Once(ctx, key, nil, func(ctx context.Context) error { return s.cfg.Mailer.Send(ctx, m) })
+	switch {
+	case outcome == "":
 		d.State, d.Detail = licensing.DeliveryWritten, licensing.ErrorMessage(err)
-		if perr := s.cfg.Deliveries.PutDelivery(ctx, *d); perr != nil {
-			log.Error("could not record a failed mail", "delivery", d.Key, "error", perr)
-		}
-		return err
+	case outcome == licensing.Unconfirmed:
+		d.State, d.Detail = licensing.DeliveryUnconfirmed, "the sending was cut short; the mail may not have gone and is not sent again"
+	default:
+		d.State, d.Detail = licensing.DeliveryMailed, ""
 	}
-	d.State, d.At, d.Detail = licensing.DeliveryMailed, s.now().UTC(), ""
-	return s.cfg.Deliveries.PutDelivery(ctx, *d)
+	d.At = s.now().UTC()
+	if perr := s.cfg.Deliveries.PutDelivery(ctx, *d); perr != nil && err == nil {
+		err = perr
+	}
+	return outcome, err
 }
 
 // reportData is what every report of one run reads.
@@ -406,14 +447,8 @@ func (s *Service) enterpriseSummary(rd *reportData, snap licensing.Snapshot, dat
 			purchased[p.SkuID] += p.Purchased
 		}
 	}
-	for _, bucket := range []string{licensing.Unattributed, licensing.Conflicted} {
-		for sku, u := range rd.usage[bucket] {
-			p := rd.productOf(sku)
-			line := licensing.ProductLine{SkuID: sku, PartNumber: p.PartNumber, Name: p.Name, InUse: u.Users, Disabled: u.Disabled}
-			line.Tally()
-			// Nobody bought seats for these users: the row is over even
-			// when all their assignments are in error (none in use).
-			line.Status = licensing.ProductOver
+	for _, bucket := range buckets {
+		for _, line := range rd.bucketLines(bucket) {
 			sum.Rows = append(sum.Rows, licensing.EnterpriseRow{Agency: bucket, AgencyName: bucketName(bucket), ProductLine: line})
 		}
 	}
@@ -440,13 +475,6 @@ func (s *Service) enterpriseSummary(rd *reportData, snap licensing.Snapshot, dat
 	}
 	sort.Slice(sum.Tenant, func(i, j int) bool { return sum.Tenant[i].Name < sum.Tenant[j].Name })
 	return sum
-}
-
-func bucketName(b string) string {
-	if b == licensing.Unattributed {
-		return "Users matching no agency"
-	}
-	return "Users matching several agencies"
 }
 
 // userSpool keeps each agency's licensed users in a temporary file, so that
@@ -586,8 +614,9 @@ func (sp *userSpool) source(key string) licensing.UserSource {
 
 func (sp *userSpool) close() { os.RemoveAll(sp.dir) }
 
-// agencyReportMail is the mail carrying an agency's report.
-func agencyReportMail(r licensing.AgencyReport) licensing.MailMessage {
+// agencyReportMail is the mail carrying an agency's report; signIn is the
+// note saying sign-in activity is missing, or "".
+func agencyReportMail(r licensing.AgencyReport, signIn string) licensing.MailMessage {
 	var b strings.Builder
 	fmt.Fprintf(&b, "License report for %s (%s), payroll Monday %s.\nData as of %s UTC.\n\n", r.Agency.Name, r.Agency.ID, r.Date, r.DataAsOf.Format("2006-01-02 15:04"))
 	b.WriteString(productTable(r.Products))
@@ -596,6 +625,7 @@ func agencyReportMail(r licensing.AgencyReport) licensing.MailMessage {
 			"licenses from the users flagged on the Users sheet (disabled or inactive accounts).\n")
 	}
 	b.WriteString("\nThe attached workbook has the Summary, every licensed user, and the purchases in force.\n")
+	b.WriteString(signInMailText(signIn))
 	return licensing.MailMessage{To: r.Agency.Contacts, Subject: fmt.Sprintf("License report %s: %s", r.Date, r.Agency.ID), Text: b.String()}
 }
 
@@ -612,8 +642,9 @@ func productTable(lines []licensing.ProductLine) string {
 	return b.String()
 }
 
-// summaryMail is the mail carrying central IT's summary.
-func (s *Service) summaryMail(sum licensing.EnterpriseSummary, file string) licensing.MailMessage {
+// summaryMail is the mail carrying central IT's summary; signIn is the note
+// saying sign-in activity is missing, or "".
+func (s *Service) summaryMail(sum licensing.EnterpriseSummary, signIn string) licensing.MailMessage {
 	over := map[string]bool{}
 	for _, r := range sum.Rows {
 		if r.Status == licensing.ProductOver && r.Agency != licensing.Unattributed && r.Agency != licensing.Conflicted {
@@ -633,7 +664,7 @@ func (s *Service) summaryMail(sum licensing.EnterpriseSummary, file string) lice
 	}
 	text := fmt.Sprintf("Enterprise license summary, payroll Monday %s (data as of %s UTC).\n\nAgencies using more than they bought: %s\n"+
 		"Licensed users matching no agency: %d; matching several: %d.\n\nTenant check (the agencies' purchases against the tenant's seats):\n%s\n",
-		sum.Date, sum.DataAsOf.Format("2006-01-02 15:04"), orNone(strings.Join(agencies, ", ")), sum.Unattributed, sum.Conflicts, orNone(strings.Join(diff, "\n")))
+		sum.Date, sum.DataAsOf.Format("2006-01-02 15:04"), orNone(strings.Join(agencies, ", ")), sum.Unattributed, sum.Conflicts, orNone(strings.Join(diff, "\n"))) + signInMailText(signIn)
 	return licensing.MailMessage{To: s.cfg.CentralIT, Subject: fmt.Sprintf("Enterprise license summary %s", sum.Date), Text: text}
 }
 

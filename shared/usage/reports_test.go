@@ -287,3 +287,40 @@ func TestLicenseCSVIsSafe(t *testing.T) {
 		t.Errorf("CSV (-want +got):\n%s", diff)
 	}
 }
+
+// slowMailer takes a while per mail, so that two runs overlap.
+type slowMailer struct {
+	*fakes.Mailbox
+	delay time.Duration
+}
+
+func (m *slowMailer) Send(ctx context.Context, msg licensing.MailMessage) error {
+	time.Sleep(m.delay)
+	return m.Mailbox.Send(ctx, msg)
+}
+
+func TestConcurrentPayrollRunsMailEachReportOnce(t *testing.T) {
+	f, _ := payrollFixture(t)
+	svc := f.service(&slowMailer{Mailbox: f.mail, delay: 50 * time.Millisecond}, &textReports{})
+	date := licensing.NewDate(2026, 11, 23)
+	var wg sync.WaitGroup
+	results := make([]usage.ReportResult, 2)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := svc.PayrollRun(context.Background(), "timer", date, false, usage.PayrollOptions{}, nil)
+			if err != nil {
+				t.Errorf("run %d: %v", i, err)
+			}
+			results[i] = res
+		}()
+	}
+	wg.Wait()
+	if f.mail.Sends != 3 {
+		t.Errorf("%d mails sent by two concurrent runs, want 3 (DOA, DET and the summary, once each)", f.mail.Sends)
+	}
+	if mailed := results[0].Mailed + results[1].Mailed; mailed != 3 {
+		t.Errorf("runs report %d and %d mails sent, want 3 in all", results[0].Mailed, results[1].Mailed)
+	}
+}

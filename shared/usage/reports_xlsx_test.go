@@ -23,19 +23,7 @@ func TestPayrollWorkbooksReadBack(t *testing.T) {
 	if _, err := svc.PayrollReport(context.Background(), licensing.NewDate(2026, 11, 23), usage.PayrollOptions{}, nil); err != nil {
 		t.Fatal(err)
 	}
-	open := func(name string) *excelize.File {
-		rc, err := f.store.Open(context.Background(), name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rc.Close()
-		x, err := excelize.OpenReader(rc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { x.Close() })
-		return x
-	}
+	open := func(name string) *excelize.File { return openWorkbook(t, f, name) }
 	doa := open("reports/payroll/2026-11-23/DOA.xlsx")
 	if diff := cmp.Diff([]string{"Summary", "Users", "Purchases"}, doa.GetSheetList()); diff != "" {
 		t.Errorf("sheets (-want +got):\n%s", diff)

@@ -17,6 +17,9 @@ type Config struct {
 	// Snapshots and Files keep usage snapshots and report files.
 	Snapshots licensing.SnapshotStore
 	Files     licensing.FileStore
+	// Sweeper lists and deletes the ad-hoc workbooks whose download links
+	// have expired (SweepWorkbooks); nil keeps them.
+	Sweeper licensing.FileSweeper
 	// Directory is the tenant (Microsoft Graph).
 	Directory licensing.Directory
 	Catalog   licensing.CatalogSource
@@ -26,8 +29,11 @@ type Config struct {
 	Deliveries licensing.Deliveries
 	Links      licensing.Linker
 	Mailer     licensing.Mailer
-	Reporting  Reporting
-	Terms      licensing.Terms
+	// Effects makes each mail happen once, and keeps two copies of a
+	// scheduled run from acting at once.
+	Effects   *licensing.Effects
+	Reporting Reporting
+	Terms     licensing.Terms
 	// CentralIT are the addresses that get the enterprise summary and the
 	// audit.
 	CentralIT []string

@@ -134,10 +134,11 @@ func (s *Service) TakeSnapshot(ctx context.Context, opts SnapshotOptions, log *s
 	snap.DeltaLink = res.DeltaLink
 	snap.Requests += res.Requests
 	snap.SignInAvailable = res.SignInAvailable
-	for _, n := range []string{res.SignInNote, res.Note} {
-		if n != "" {
-			snap.Notes = append(snap.Notes, n)
-		}
+	if opts.SignIn && !res.SignInAvailable {
+		snap.Notes = append(snap.Notes, signInUnavailableNote(res.SignInNote))
+	}
+	if res.Note != "" {
+		snap.Notes = append(snap.Notes, res.Note)
 	}
 	snap.Users, snap.LicensedUsers = sink.users, sink.licensed
 	snap.Unattributed, snap.Conflicts = sink.unattributed, sink.conflicts

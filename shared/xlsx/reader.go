@@ -1,14 +1,17 @@
-// Package xlsx reads the spreadsheets users upload (XLSX with excelize, CSV
-// with encoding/csv) into rows of text cells: it implements
-// licensing.SheetReader for the import of the legacy tracking spreadsheet.
+// Package xlsx reads the spreadsheets users upload (XLSX by streaming its
+// XML with encoding/xml, CSV with encoding/csv) into rows of text cells: it
+// implements licensing.SheetReader for the import of the legacy tracking
+// spreadsheet. It also writes the report workbooks, with excelize.
 //
 // The format is decided by the content, not by the name: an XLSX file is a
 // zip archive ("PK\x03\x04"); a legacy .xls or an encrypted workbook (an OLE
 // container) is refused with a request to save as .xlsx or .csv; anything
 // else that is text is CSV. Every input is bounded: the file size, the
-// number of rows and columns, the length of a cell, and, for XLSX, the
-// unzipped size (a zip bomb is refused before it is inflated; worksheets
-// over a smaller size are inflated to a temporary file, not to memory).
+// number of rows and columns, the length of a cell, and, for XLSX, what it
+// expands to: only the parts needed are unzipped, each streamed and bounded
+// (Limits.MaxPartBytes, Limits.MaxCellBytes), so that the memory a read
+// takes does not grow with what a small file unzips to; a workbook that
+// declares a document type or entities is refused (see xmlpart.go).
 //
 // What a cell becomes:
 //
@@ -18,10 +21,11 @@
 //     "4500012345", "0.5"), not its display format, so that thousands
 //     separators, currency signs or exponents ("4.5E+09") never reach the
 //     caller;
-//   - a number formatted as a date: the day as 2006-01-02, in the workbook's
-//     date system (1900 or 1904);
+//   - a number in a format that shows a day, a month or a year (built-in or
+//     custom; a time of day alone stays a number): the day as 2006-01-02,
+//     in the workbook's date system (1900 or 1904);
 //   - a formula: its cached result, as above; formulas are never evaluated;
-//   - a boolean: TRUE or FALSE.
+//   - a boolean: TRUE or FALSE; an error value: as Excel shows it ("#N/A").
 //
 // CSV: UTF-8 with or without a byte-order mark, UTF-16 with a byte-order
 // mark (Excel's "Unicode text"), or else Windows-1252; the separator is
@@ -30,19 +34,16 @@
 package xlsx
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
-	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
-
-	"github.com/xuri/excelize/v2"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
@@ -58,26 +59,30 @@ type Limits struct {
 	// (default 100).
 	MaxColumns int
 	// MaxCellChars cuts longer cells (default 32767, the most a spreadsheet
-	// cell holds), so that a hostile cell cannot take memory; the caller
-	// sees a cell too long for any of its fields.
+	// cell holds); the caller sees a cell too long for any of its fields.
 	MaxCellChars int
-	// UnzipSizeLimit bounds the unzipped size of an XLSX file (default
-	// 128 MiB): a larger one is refused as TooLarge.
-	UnzipSizeLimit int64
-	// UnzipXMLSizeLimit is the size over which a worksheet is inflated to a
-	// temporary file instead of memory (default 16 MiB).
-	UnzipXMLSizeLimit int64
+	// MaxPartBytes bounds what each XML part of an XLSX file that is read
+	// (the workbook, its relationships and styles, the shared strings, the
+	// worksheet) unzips to (default 64 MiB, at most 1 GiB): a larger one is
+	// refused as TooLarge, before it is inflated when its declared size
+	// says so. The shared strings are held in memory, within this size.
+	MaxPartBytes int64
+	// MaxCellBytes bounds the XML text of one cell or shared string, and
+	// any one XML tag (default 1 MiB; a cell Excel writes takes at most
+	// about 230 KB): a longer one is refused as TooLarge as soon as it
+	// passes the limit, without being read whole.
+	MaxCellBytes int
 }
 
 // DefaultLimits returns the limits a Reader uses by default.
 func DefaultLimits() Limits {
 	return Limits{
-		MaxBytes:          licensing.MaxImportBytes,
-		MaxRows:           licensing.MaxImportRows + 10,
-		MaxColumns:        100,
-		MaxCellChars:      32767,
-		UnzipSizeLimit:    128 << 20,
-		UnzipXMLSizeLimit: 16 << 20,
+		MaxBytes:     licensing.MaxImportBytes,
+		MaxRows:      licensing.MaxImportRows + 10,
+		MaxColumns:   100,
+		MaxCellChars: 32767,
+		MaxPartBytes: 64 << 20,
+		MaxCellBytes: 1 << 20,
 	}
 }
 
@@ -103,14 +108,12 @@ func NewReader(l Limits) *Reader {
 	if l.MaxCellChars <= 0 {
 		l.MaxCellChars = d.MaxCellChars
 	}
-	if l.UnzipSizeLimit <= 0 {
-		l.UnzipSizeLimit = d.UnzipSizeLimit
+	if l.MaxPartBytes <= 0 {
+		l.MaxPartBytes = d.MaxPartBytes
 	}
-	if l.UnzipXMLSizeLimit <= 0 {
-		l.UnzipXMLSizeLimit = d.UnzipXMLSizeLimit
-	}
-	if l.UnzipXMLSizeLimit > l.UnzipSizeLimit {
-		l.UnzipXMLSizeLimit = l.UnzipSizeLimit
+	l.MaxPartBytes = min(l.MaxPartBytes, 1<<30)
+	if l.MaxCellBytes <= 0 {
+		l.MaxCellBytes = d.MaxCellBytes
 	}
 	return &Reader{limits: l}
 }
@@ -203,122 +206,32 @@ func cut(s string, max int) string {
 var sheetHints = []string{"licens", "licenc", "tracking", "purchase", "ledger"}
 
 func (r *Reader) readXLSX(ctx context.Context, content []byte) ([][]string, error) {
-	f, err := excelize.OpenReader(bytes.NewReader(content), excelize.Options{
-		UnzipSizeLimit:    r.limits.UnzipSizeLimit,
-		UnzipXMLSizeLimit: r.limits.UnzipXMLSizeLimit,
-	})
+	zr, err := zip.NewReader(bytes.NewReader(content), int64(len(content)))
 	if err != nil {
-		if strings.Contains(err.Error(), "unzip size exceeds") {
-			return nil, licensing.Wrap(op, licensing.TooLarge, fmt.Sprintf("The workbook unpacks to more than %d MB; split it into smaller files.", r.limits.UnzipSizeLimit>>20), err)
-		}
 		return nil, licensing.Wrap(op, licensing.Invalid, "The file is not a readable .xlsx workbook; save it again from Excel, or as .csv.", err)
 	}
-	defer f.Close()
-	sheet := pickSheet(f)
-	if sheet == "" {
+	b := openPackage(ctx, zr, r.limits)
+	wb, err := b.workbook()
+	if err != nil {
+		return nil, err
+	}
+	sheet, ok := pickSheet(wb.sheets)
+	if !ok {
 		return nil, licensing.Errorf(op, licensing.Invalid, "The workbook has no visible worksheet.")
 	}
-	date1904 := false
-	if props, err := f.GetWorkbookProps(); err == nil && props.Date1904 != nil {
-		date1904 = *props.Date1904
-	}
-	shown, err := f.Rows(sheet)
+	dates, err := b.dateStyles(wb.style)
 	if err != nil {
-		return nil, licensing.Wrap(op, licensing.Invalid, "The worksheet could not be read; save the workbook again from Excel, or as .csv.", err)
+		return nil, err
 	}
-	defer shown.Close()
-	stored, err := f.Rows(sheet)
+	shared, err := b.sharedStrings(wb.strings)
 	if err != nil {
-		return nil, licensing.Wrap(op, licensing.Invalid, "The worksheet could not be read; save the workbook again from Excel, or as .csv.", err)
+		return nil, err
 	}
-	defer stored.Close()
 	sink := &rowSink{limits: r.limits}
-	for n := 0; shown.Next() && stored.Next(); n++ {
-		if n%1000 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, licensing.Wrap(op, licensing.Unavailable, "Reading the workbook took too long; try again.", err)
-			}
-		}
-		display, err := shown.Columns()
-		if err != nil {
-			return nil, licensing.Wrap(op, licensing.Invalid, fmt.Sprintf("Row %d of the worksheet could not be read; save the workbook again from Excel, or as .csv.", n+1), err)
-		}
-		raw, err := stored.Columns(excelize.Options{RawCellValue: true})
-		if err != nil {
-			return nil, licensing.Wrap(op, licensing.Invalid, fmt.Sprintf("Row %d of the worksheet could not be read; save the workbook again from Excel, or as .csv.", n+1), err)
-		}
-		if err := sink.add(cellTexts(display, raw, date1904)); err != nil {
-			return nil, err
-		}
-	}
-	if err := errors.Join(shown.Error(), stored.Error()); err != nil {
-		return nil, licensing.Wrap(op, licensing.Invalid, "The worksheet could not be read to the end; save the workbook again from Excel, or as .csv.", err)
+	if err := b.readSheet(sheet, wb, shared, dates, sink); err != nil {
+		return nil, err
 	}
 	return sink.rows, nil
-}
-
-// pickSheet returns the sheet to read.
-func pickSheet(f *excelize.File) string {
-	var first string
-	for _, name := range f.GetSheetList() {
-		if visible, err := f.GetSheetVisible(name); err == nil && !visible {
-			continue
-		}
-		if first == "" {
-			first = name
-		}
-		lower := strings.ToLower(name)
-		for _, h := range sheetHints {
-			if strings.Contains(lower, h) {
-				return name
-			}
-		}
-	}
-	return first
-}
-
-// dateShown matches what a date format shows: 2025-08-01, 8/1/2025,
-// 08-01-25, 1-Aug-25, Aug 1, 2025, 1.8.2025, with or without a time.
-var dateShown = regexp.MustCompile(`(?i)^\s*(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2}[-/ .]?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)|(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[-/ .]*\d)`)
-
-// cellTexts merges a row as shown with the row as stored: stored values for
-// numbers, days for dates, the shown text for everything else.
-func cellTexts(display, raw []string, date1904 bool) []string {
-	n := max(len(display), len(raw))
-	out := make([]string, n)
-	for i := 0; i < n; i++ {
-		var d, v string
-		if i < len(display) {
-			d = display[i]
-		}
-		if i < len(raw) {
-			v = raw[i]
-		}
-		out[i] = cellText(d, v, date1904)
-	}
-	return out
-}
-
-func cellText(display, raw string, date1904 bool) string {
-	if display == raw {
-		return raw
-	}
-	num, err := strconv.ParseFloat(raw, 64)
-	if err != nil {
-		return display
-	}
-	switch strings.ToUpper(display) {
-	case "TRUE", "FALSE":
-		if raw == "1" || raw == "0" {
-			return strings.ToUpper(display)
-		}
-	}
-	if num >= 0 && dateShown.MatchString(display) {
-		if t, err := excelize.ExcelDateToTime(num, date1904); err == nil {
-			return t.Format("2006-01-02")
-		}
-	}
-	return raw
 }
 
 func (r *Reader) readCSV(ctx context.Context, content []byte) ([][]string, error) {

@@ -54,11 +54,11 @@ func demoPayroll(ctx context.Context, cfg config.Config, a Env, host *funchost.H
 	if status != http.StatusOK {
 		return fmt.Errorf("GET /api/reports/licenses answered %d: %s", status, resp)
 	}
-	var rep usage.LicenseReport
+	var rep licenseReport
 	if err := json.Unmarshal(resp, &rep); err != nil {
 		return err
 	}
-	step("GET /api/reports/licenses -> purchased against in use per agency (snapshot %s):", rep.SnapshotID)
+	step("GET /api/reports/licenses -> purchased against in use per agency (snapshot %s):", rep.Snapshot)
 	printAgencyTable(out, rep)
 
 	inv, err := host.FireTimer(ctx, "PayrollReport", false)
@@ -73,15 +73,34 @@ func demoPayroll(ctx context.Context, cfg config.Config, a Env, host *funchost.H
 	return nil
 }
 
+// licenseReport is the part of GET /api/reports/licenses the demo prints.
+type licenseReport struct {
+	Snapshot string `json:"snapshot"`
+	Agencies []struct {
+		Agency string `json:"agency"`
+		// Bucket marks the unattributed and conflicting users' rows.
+		Bucket   string `json:"bucket"`
+		Products []struct {
+			PartNumber string `json:"skuPartNumber"`
+			Purchased  int    `json:"purchased"`
+			InUse      int    `json:"inUse"`
+			Status     string `json:"status"`
+		} `json:"products"`
+	} `json:"agencies"`
+}
+
 // printAgencyTable prints each agency's totals: purchased, in use, and the
 // seats used beyond what was bought.
-func printAgencyTable(out io.Writer, rep usage.LicenseReport) {
+func printAgencyTable(out io.Writer, rep licenseReport) {
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "AGENCY\tPURCHASED\tIN USE\tOVER\tPRODUCTS OVER\t")
-	agencies := append([]usage.AgencyNumbers(nil), rep.Agencies...)
+	agencies := rep.Agencies
 	sort.Slice(agencies, func(i, j int) bool { return agencies[i].Agency < agencies[j].Agency })
 	var tp, tu, to int
 	for _, a := range agencies {
+		if a.Bucket != "" {
+			continue
+		}
 		var p, u, o int
 		var names []string
 		for _, l := range a.Products {

@@ -332,6 +332,15 @@ func (h *Host) Close() error {
 	return h.proc.stop()
 }
 
+// Kill stops a handler that Start started at once with SIGKILL, as a crash
+// would: no request in flight is finished. It does nothing for a Target.
+func (h *Host) Kill() error {
+	if h.proc == nil {
+		return nil
+	}
+	return h.proc.end(syscall.SIGKILL)
+}
+
 type process struct {
 	cmd    *exec.Cmd
 	done   chan struct{}
@@ -377,7 +386,11 @@ func (p *process) tail() string {
 	return "handler output (last lines):\n" + t
 }
 
-func (p *process) stop() error {
+func (p *process) stop() error { return p.end(syscall.SIGTERM) }
+
+// end sends first to the handler's process group, then SIGKILL after 5 s
+// if it is still running, and waits for it to exit.
+func (p *process) end(first syscall.Signal) error {
 	p.once.Do(func() {
 		select {
 		case <-p.done:
@@ -385,7 +398,7 @@ func (p *process) stop() error {
 		default:
 		}
 		pgid := -p.cmd.Process.Pid
-		_ = syscall.Kill(pgid, syscall.SIGTERM)
+		_ = syscall.Kill(pgid, first)
 		select {
 		case <-p.done:
 		case <-time.After(5 * time.Second):

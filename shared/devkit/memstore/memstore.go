@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
@@ -24,10 +25,17 @@ type Store struct {
 	snapshots map[string]storedSnapshot
 	latest    string
 	files     map[string][]byte
+	// fileInfo describes the files (see files.go); clock dates them.
+	fileInfo map[string]licensing.FileInfo
+	clock    func() time.Time
 
 	requestState *requestState
 	ledgerState  *ledger
 	deliveries   map[[2]string]licensing.Delivery
+	effects      map[string]licensing.Effect
+	// claims maps the key of each attribution value claimed to the agency
+	// holding it (see claims.go).
+	claims map[string]string
 }
 
 var (
@@ -76,7 +84,8 @@ func (s *Store) ListAgencies(ctx context.Context) ([]licensing.Agency, error) {
 
 // PutAgency creates or replaces a under pre (see licensing.AgencyStore):
 // IfNoneMatch on an existing agency, and an IfMatch that does not match the
-// stored ETag or finds no agency, are Stale.
+// stored ETag or finds no agency, are Stale; an attribution value another
+// agency holds is Conflict.
 func (s *Store) PutAgency(ctx context.Context, a licensing.Agency, pre licensing.Precondition) (licensing.Agency, bool, error) {
 	const op = "memstore.putAgency"
 	if err := ctx.Err(); err != nil {
@@ -94,9 +103,17 @@ func (s *Store) PutAgency(ctx context.Context, a licensing.Agency, pre licensing
 	switch {
 	case pre.IfNoneMatch && exists:
 		return licensing.Agency{}, false, licensing.Errorf(op, licensing.Stale, "Agency %s exists already.", a.ID)
-	case pre.IfMatch != "" && (!exists || (pre.IfMatch != "*" && pre.IfMatch != cur.ETag)):
+	case pre.IfMatch != "" && !exists:
+		return licensing.Agency{}, false, licensing.Errorf(op, licensing.Stale, "Agency %s does not exist.", a.ID)
+	}
+	// As in Table Storage, the claims are checked before the ETag.
+	if err := s.checkClaims(op, a); err != nil {
+		return licensing.Agency{}, false, err
+	}
+	if pre.IfMatch != "" && pre.IfMatch != "*" && pre.IfMatch != cur.ETag {
 		return licensing.Agency{}, false, licensing.Errorf(op, licensing.Stale, "Agency %s was changed by someone else in the meantime; read it again and retry.", a.ID)
 	}
+	s.takeClaims(a)
 	s.version++
 	a = copyAgency(a)
 	a.ETag = `W/"` + strconv.FormatUint(s.version, 10) + `"`

@@ -31,3 +31,7 @@ func TestPurchaseStore(t *testing.T) {
 func TestDeliveries(t *testing.T) {
 	storetest.TestDeliveries(t, func(t *testing.T) licensing.Deliveries { return memstore.New() })
 }
+
+func TestEffectStore(t *testing.T) {
+	storetest.TestEffectStore(t, func(t *testing.T) licensing.EffectStore { return memstore.New() })
+}

@@ -33,7 +33,10 @@ func (s *Store) ledger() *ledger {
 
 // AddPurchases writes the lines not stored yet, each with an audit entry
 // (at the line's Created time, or now when it has none). Lines already
-// stored, and repeated ids, are skipped; added lists the ids written.
+// stored, and repeated ids, are skipped; added lists the ids written. A
+// line whose identity (licensing.LineIdentity) another line holds, stored
+// or earlier in lines, is a Conflict naming that line, and nothing is
+// written.
 func (s *Store) AddPurchases(ctx context.Context, lines []licensing.Purchase, who, why string) ([]string, error) {
 	const op = "memstore.addPurchases"
 	if err := ctx.Err(); err != nil {
@@ -47,24 +50,33 @@ func (s *Store) AddPurchases(ctx context.Context, lines []licensing.Purchase, wh
 	l := s.ledger()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if err := l.checkIdentities(op, lines); err != nil {
+		return nil, err
+	}
 	var added []string
 	for _, p := range lines {
 		if _, ok := l.lines[p.ID]; ok {
 			continue
 		}
-		p = copyPurchase(p)
-		l.lines[p.ID] = p
-		at := p.Created
-		if at.IsZero() {
-			at = time.Now().UTC()
-		}
-		detail, _ := json.Marshal(p)
-		l.audit[p.Agency] = append(l.audit[p.Agency], licensing.AuditEntry{
-			At: at, Who: who, Action: licensing.AuditAdded, Agency: p.Agency, Purchase: p.ID, Why: why, Detail: string(detail),
-		})
+		l.record(p, who, why)
 		added = append(added, p.ID)
 	}
 	return added, nil
+}
+
+// record stores line p with the audit entry of its addition (at the line's
+// Created time, or now when it has none). The caller holds l.mu.
+func (l *ledger) record(p licensing.Purchase, who, why string) {
+	p = copyPurchase(p)
+	l.lines[p.ID] = p
+	at := p.Created
+	if at.IsZero() {
+		at = time.Now().UTC()
+	}
+	detail, _ := json.Marshal(p)
+	l.audit[p.Agency] = append(l.audit[p.Agency], licensing.AuditEntry{
+		At: at, Who: who, Action: licensing.AuditAdded, Agency: p.Agency, Purchase: p.ID, Why: why, Detail: string(detail),
+	})
 }
 
 // ActivatePurchases puts agency's pending lines ids in force at at, with an

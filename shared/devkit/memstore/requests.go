@@ -11,32 +11,47 @@ import (
 
 var _ licensing.RequestStore = (*Store)(nil)
 
-// requestState holds the service requests and the PO index.
+// requestState holds the service requests, the PO index and the
+// fingerprint index of the requests without a PO number.
 type requestState struct {
 	requests map[string]licensing.ServiceRequest
 	byPO     map[string]string
+	byFP     map[string]string
 }
 
 func poKey(agency, po string) string { return agency + "|" + strings.ToUpper(strings.TrimSpace(po)) }
 
+func fpKey(agency, fingerprint string) string { return agency + "|" + fingerprint }
+
 func (s *Store) reqs() *requestState {
 	if s.requestState == nil {
-		s.requestState = &requestState{requests: map[string]licensing.ServiceRequest{}, byPO: map[string]string{}}
+		s.requestState = &requestState{requests: map[string]licensing.ServiceRequest{}, byPO: map[string]string{}, byFP: map[string]string{}}
 	}
 	return s.requestState
 }
 
-// CreateRequest stores sr and indexes its PO; an indexed PO gives the
-// existing request and Conflict.
+// CreateRequest stores sr and indexes its PO, or without a PO its
+// fingerprint; an indexed PO or fingerprint gives the existing request and
+// Conflict.
 func (s *Store) CreateRequest(ctx context.Context, sr licensing.ServiceRequest) (licensing.ServiceRequest, error) {
+	const op = "memstore.createRequest"
+	if err := ctx.Err(); err != nil {
+		return licensing.ServiceRequest{}, unavailable(op, err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.reqs()
-	if sr.PONumber != "" {
+	switch {
+	case sr.PONumber != "":
 		if id, ok := st.byPO[poKey(sr.Agency, sr.PONumber)]; ok {
-			return copyRequest(st.requests[id]), licensing.Errorf("memstore.createRequest", licensing.Conflict, "The agency already has a service request for this PO.")
+			return copyRequest(st.requests[id]), licensing.Errorf(op, licensing.Conflict, "The agency already has a service request for this PO.")
 		}
 		st.byPO[poKey(sr.Agency, sr.PONumber)] = sr.ID
+	case sr.Fingerprint != "":
+		if id, ok := st.byFP[fpKey(sr.Agency, sr.Fingerprint)]; ok {
+			return copyRequest(st.requests[id]), licensing.Errorf(op, licensing.Conflict, "The agency already has a service request with this content.")
+		}
+		st.byFP[fpKey(sr.Agency, sr.Fingerprint)] = sr.ID
 	}
 	s.version++
 	sr.ETag = strconv.FormatUint(s.version, 10)
@@ -64,6 +79,45 @@ func (s *Store) RequestByPO(ctx context.Context, agency, po string) (licensing.S
 		return licensing.ServiceRequest{}, licensing.Errorf("memstore.requestByPO", licensing.NotFound, "No service request for PO %s.", po)
 	}
 	return s.GetRequest(ctx, id)
+}
+
+// RequestByFingerprint returns the agency's request without a PO number
+// that was created with fingerprint, or NotFound.
+func (s *Store) RequestByFingerprint(ctx context.Context, agency, fingerprint string) (licensing.ServiceRequest, error) {
+	s.mu.Lock()
+	id, ok := s.reqs().byFP[fpKey(agency, fingerprint)]
+	s.mu.Unlock()
+	if !ok {
+		return licensing.ServiceRequest{}, licensing.Errorf("memstore.requestByFingerprint", licensing.NotFound, "No service request with this content.")
+	}
+	return s.GetRequest(ctx, id)
+}
+
+// DeleteRequest removes sr and its index entries when its ETag is current.
+func (s *Store) DeleteRequest(ctx context.Context, sr licensing.ServiceRequest) error {
+	const op = "memstore.deleteRequest"
+	if err := ctx.Err(); err != nil {
+		return unavailable(op, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.reqs()
+	cur, ok := st.requests[sr.ID]
+	switch {
+	case !ok:
+		return licensing.Errorf(op, licensing.NotFound, "There is no service request %q.", sr.ID)
+	case cur.ETag != sr.ETag:
+		return licensing.Errorf(op, licensing.Stale, "The service request changed meanwhile; read it again.")
+	}
+	for _, index := range []map[string]string{st.byPO, st.byFP} {
+		for k, id := range index {
+			if id == sr.ID {
+				delete(index, k)
+			}
+		}
+	}
+	delete(st.requests, sr.ID)
+	return nil
 }
 
 // UpdateRequest replaces sr when its ETag is current.

@@ -104,6 +104,7 @@ func (w *fileWriter) Close() error {
 	}
 	w.s.mu.Lock()
 	w.s.files[w.name] = append([]byte(nil), w.buf.Bytes()...)
+	w.s.noteFile(w.name, int64(w.buf.Len()))
 	w.s.mu.Unlock()
 	return nil
 }

@@ -21,7 +21,8 @@ const (
 )
 
 // Purchase returns a pending ledger line of agency for n seats of Visio,
-// created at base plus n minutes.
+// created at base plus n minutes, with a PO number of its own (4500-{id}),
+// so that lines of different ids have different identities.
 func Purchase(id, agency string, n int) licensing.Purchase {
 	return licensing.Purchase{
 		ID:         id,
@@ -31,7 +32,7 @@ func Purchase(id, agency string, n int) licensing.Purchase {
 		Quantity:   n,
 		TermStart:  licensing.NewDate(2025, time.August, 1),
 		TermEnd:    licensing.NewDate(2026, time.June, 30),
-		PONumber:   "4500012345",
+		PONumber:   "4500-" + id,
 		Reseller:   "SHI",
 		Agreement:  "a-la-carte",
 		SRID:       "sr-" + agency + "-1",
@@ -53,10 +54,7 @@ func TestPurchaseStore(t *testing.T, newStore func(t *testing.T) licensing.Purch
 		p.ActivatedAt = &at
 		return p
 	}
-	tests := []struct {
-		name string
-		run  func(t *testing.T, ctx context.Context, s licensing.PurchaseStore)
-	}{
+	tests := []purchaseCase{
 		{"add then list, every field kept, ordered", func(t *testing.T, ctx context.Context, s licensing.PurchaseStore) {
 			full := Purchase("p2", "DOA", 2)
 			full.Replaces = []string{"old-1", "old-2"}
@@ -208,11 +206,19 @@ func TestPurchaseStore(t *testing.T, newStore func(t *testing.T) licensing.Purch
 			}
 		}},
 	}
+	tests = append(tests, identityCases()...)
+	tests = append(tests, correctionCases()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.run(t, context.Background(), newStore(t))
 		})
 	}
+}
+
+// purchaseCase is one ledger conformance test.
+type purchaseCase struct {
+	name string
+	run  func(t *testing.T, ctx context.Context, s licensing.PurchaseStore)
 }
 
 func addLines(t *testing.T, ctx context.Context, s licensing.PurchaseStore, lines []licensing.Purchase, who, why string) []string {

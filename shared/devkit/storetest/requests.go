@@ -26,8 +26,10 @@ func Request(id, agency, po string, minutes int) licensing.ServiceRequest {
 
 // TestRequestStore checks the service request semantics every store shares:
 // the PO index (case-insensitive, one request per agency and PO, set in
-// the same write), optimistic updates, listing filters and order.
+// the same write), the fingerprint index of requests without a PO,
+// optimistic updates and deletions, listing filters and order.
 func TestRequestStore(t *testing.T, newStore func(t *testing.T) licensing.RequestStore) {
+	t.Run("claims and deletions", func(t *testing.T) { testRequestClaims(t, newStore(t)) })
 	ctx := context.Background()
 	s := newStore(t)
 	ignoreETag := cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".ETag" }, cmp.Ignore())
@@ -63,7 +65,7 @@ func TestRequestStore(t *testing.T, newStore func(t *testing.T) licensing.Reques
 	if _, err := s.CreateRequest(ctx, Request("DET-0000000003", "DET", "4500/012345", 2)); err != nil {
 		t.Errorf("same PO, other agency: %v", err)
 	}
-	// Without a PO, nothing is indexed.
+	// Without a PO, the fingerprint is indexed.
 	noPO := Request("DOA-0000000004", "DOA", "", 3)
 	noPO.Status = licensing.StatusNeedsInformation
 	stored, err := s.CreateRequest(ctx, noPO)
@@ -146,5 +148,87 @@ func TestDeliveries(t *testing.T, newStore func(t *testing.T) licensing.Deliveri
 	list, err := s.ListDeliveries(ctx, d.Run)
 	if err != nil || len(list) != 1 {
 		t.Errorf("list = %v, %v; want one delivery", list, err)
+	}
+}
+
+// testRequestClaims checks the fingerprint claim of requests without a PO
+// number and the conditional deletion that frees a claim.
+func testRequestClaims(t *testing.T, s licensing.RequestStore) {
+	ctx := context.Background()
+	noPO := Request("DOA-00000000a1", "DOA", "", 0)
+	noPO.Status = licensing.StatusReceiving
+	first, err := s.CreateRequest(ctx, noPO)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same content again is the first request and Conflict; another
+	// agency's is another request.
+	again := Request("DOA-00000000a2", "DOA", "", 1)
+	again.Fingerprint = noPO.Fingerprint
+	if existing, err := s.CreateRequest(ctx, again); licensing.ErrorCode(err) != licensing.Conflict || existing.ID != noPO.ID {
+		t.Errorf("same fingerprint: %v, %q; want Conflict and %s", err, existing.ID, noPO.ID)
+	}
+	if _, err := s.GetRequest(ctx, again.ID); licensing.ErrorCode(err) != licensing.NotFound {
+		t.Errorf("the refused duplicate was written: %v", err)
+	}
+	other := Request("DET-00000000a3", "DET", "", 2)
+	other.Fingerprint = noPO.Fingerprint
+	if _, err := s.CreateRequest(ctx, other); err != nil {
+		t.Errorf("same fingerprint, other agency: %v", err)
+	}
+	if got, err := s.RequestByFingerprint(ctx, "DOA", noPO.Fingerprint); err != nil || got.ID != noPO.ID {
+		t.Errorf("RequestByFingerprint = %q, %v", got.ID, err)
+	}
+	if _, err := s.RequestByFingerprint(ctx, "DOA", "f-unknown"); licensing.ErrorCode(err) != licensing.NotFound {
+		t.Errorf("unknown fingerprint: %v, want not-found", err)
+	}
+	// A request with a PO number is not indexed by its fingerprint.
+	withPO := Request("DOA-00000000a4", "DOA", "PO-9", 3)
+	withPO.Status = licensing.StatusReceiving
+	claimed, err := s.CreateRequest(ctx, withPO)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RequestByFingerprint(ctx, "DOA", withPO.Fingerprint); licensing.ErrorCode(err) != licensing.NotFound {
+		t.Errorf("a request with a PO found by its fingerprint: %v", err)
+	}
+
+	// Deletion needs the current version and frees the claim.
+	updated := first
+	updated.Status = licensing.StatusSubmitted
+	if updated, err = s.UpdateRequest(ctx, updated); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteRequest(ctx, first); licensing.ErrorCode(err) != licensing.Stale {
+		t.Errorf("DeleteRequest with an old ETag: %v, want stale", err)
+	}
+	if got, err := s.RequestByFingerprint(ctx, "DOA", noPO.Fingerprint); err != nil || got.ID != noPO.ID {
+		t.Errorf("after a refused deletion: %q, %v", got.ID, err)
+	}
+	for _, sr := range []licensing.ServiceRequest{updated, claimed} {
+		if err := s.DeleteRequest(ctx, sr); err != nil {
+			t.Fatalf("DeleteRequest(%s): %v", sr.ID, err)
+		}
+		if _, err := s.GetRequest(ctx, sr.ID); licensing.ErrorCode(err) != licensing.NotFound {
+			t.Errorf("GetRequest(%s) after deletion: %v", sr.ID, err)
+		}
+		if err := s.DeleteRequest(ctx, sr); licensing.ErrorCode(err) != licensing.NotFound {
+			t.Errorf("DeleteRequest(%s) twice: %v, want not-found", sr.ID, err)
+		}
+	}
+	if _, err := s.RequestByFingerprint(ctx, "DOA", noPO.Fingerprint); licensing.ErrorCode(err) != licensing.NotFound {
+		t.Errorf("the fingerprint index outlived its request: %v", err)
+	}
+	if _, err := s.RequestByPO(ctx, "DOA", "po-9"); licensing.ErrorCode(err) != licensing.NotFound {
+		t.Errorf("the PO index outlived its request: %v", err)
+	}
+	if _, err := s.CreateRequest(ctx, Request("DOA-00000000a5", "DOA", "PO-9", 4)); err != nil {
+		t.Errorf("claiming a freed PO again: %v", err)
+	}
+	if _, err := s.CreateRequest(ctx, again); err != nil {
+		t.Errorf("claiming a freed fingerprint again: %v", err)
+	}
+	if got, err := s.GetRequest(ctx, other.ID); err != nil || got.Fingerprint != noPO.Fingerprint {
+		t.Errorf("the other agency's request: %v", err)
 	}
 }

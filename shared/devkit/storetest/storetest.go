@@ -54,10 +54,7 @@ var agencyOpts = cmp.Options{cmpopts.IgnoreFields(licensing.Agency{}, "ETag"), c
 // TestAgencyStore runs the agency conformance tests; newStore returns an
 // empty store for each.
 func TestAgencyStore(t *testing.T, newStore func(t *testing.T) licensing.AgencyStore) {
-	tests := []struct {
-		name string
-		run  func(t *testing.T, ctx context.Context, s licensing.AgencyStore)
-	}{
+	tests := []agencyCase{
 		{"get missing is not found", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
 			_, err := s.GetAgency(ctx, "NOPE")
 			wantCode(t, "GetAgency", err, licensing.NotFound)
@@ -125,6 +122,16 @@ func TestAgencyStore(t *testing.T, newStore func(t *testing.T) licensing.AgencyS
 			_, _, err := s.PutAgency(ctx, Agency("DOA", 3), licensing.Precondition{IfMatch: first.ETag})
 			wantCode(t, "PutAgency(old IfMatch)", err, licensing.Stale)
 			unchanged(t, ctx, s, second)
+		}},
+		{"If-Match with an ETag no version has is stale and changes nothing", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
+			stored, _ := put(t, ctx, s, Agency("DOA", 1), licensing.Precondition{})
+			// A strong tag, a weak one of another store's form, a well-formed
+			// time that was never written, and one with a comma inside.
+			for _, etag := range []string{`"abc"`, `W/"42"`, `W/"datetime'2000-01-01T00%3A00%3A00.0000000Z'"`, `"a,b"`} {
+				_, _, err := s.PutAgency(ctx, Agency("DOA", 2), licensing.Precondition{IfMatch: etag})
+				wantCode(t, "PutAgency(IfMatch "+etag+")", err, licensing.Stale)
+			}
+			unchanged(t, ctx, s, stored)
 		}},
 		{"If-Match on a missing agency is stale and creates nothing", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
 			for _, etag := range []string{"*", `W/"datetime'2026-01-01T00%3A00%3A00.0000000Z'"`} {
@@ -207,6 +214,7 @@ func TestAgencyStore(t *testing.T, newStore func(t *testing.T) licensing.AgencyS
 			wantCode(t, "PutAgency with a cancelled context", err, licensing.Unavailable)
 		}},
 	}
+	tests = append(tests, claimCases()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -325,6 +325,7 @@ func (s *Server) sendMail(user string, body []byte) reply {
 	s.mail.mu.Lock()
 	s.mail.sent = append(s.mail.sent, msg)
 	s.mail.mu.Unlock()
+	s.mailSent(msg)
 	return reply{status: http.StatusAccepted}
 }
 
@@ -543,14 +544,24 @@ func parseContentRange(v string) (start, end, total int64, ok bool) {
 
 // sendDraft serves POST /users/{id}/messages/{mid}/send.
 func (s *Server) sendDraft(user, id string) reply {
+	rep, sent := s.takeDraft(user, id)
+	if sent != nil {
+		s.mailSent(*sent)
+	}
+	return rep
+}
+
+// takeDraft sends the draft id: it moves to the sent messages, which it
+// returns.
+func (s *Server) takeDraft(user, id string) (reply, *SentMessage) {
 	s.mail.mu.Lock()
 	defer s.mail.mu.Unlock()
 	d, rep := s.draftOf(user, id)
 	if rep != nil {
-		return *rep
+		return *rep, nil
 	}
 	if len(d.message.To)+len(d.message.Cc) == 0 {
-		return noRecipients()
+		return noRecipients(), nil
 	}
 	for tok, us := range s.mail.sessions {
 		if us.messageID == id {
@@ -559,7 +570,7 @@ func (s *Server) sendDraft(user, id string) reply {
 	}
 	delete(s.mail.drafts, id)
 	s.mail.sent = append(s.mail.sent, d.message)
-	return reply{status: http.StatusAccepted}
+	return reply{status: http.StatusAccepted}, &d.message
 }
 
 // randomHex returns n random bytes in hex: ids and unguessable tokens.
@@ -569,4 +580,11 @@ func randomHex(n int) string {
 		panic("graphfake: crypto/rand: " + err.Error())
 	}
 	return hex.EncodeToString(b)
+}
+
+// mailSent calls OnMailSent, when set, for msg.
+func (s *Server) mailSent(msg SentMessage) {
+	if s.OnMailSent != nil {
+		s.OnMailSent(msg)
+	}
 }

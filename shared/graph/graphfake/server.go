@@ -47,6 +47,9 @@ type Fault struct {
 	Code    string
 	Message string
 	Times   int
+	// After serves the request first (a mail is sent) and then answers
+	// with the fault: the service acted and its answer was lost.
+	After bool
 }
 
 // Request is the record of one request the server received.
@@ -80,6 +83,9 @@ type Server struct {
 	// Latency delays every answer, so a test can catch a caller in the
 	// middle of a call. Set it before serving.
 	Latency time.Duration
+	// OnMailSent, when set, is called after a message was sent and before
+	// the answer goes back: a test can stop the caller right there.
+	OnMailSent func(SentMessage)
 
 	mu       sync.Mutex
 	faults   []Fault
@@ -237,12 +243,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rt := route(r.URL.Path)
 	rec.Endpoint = rt.endpoint
-	if f, ok := s.takeFault(rt.endpoint); ok {
+	f, faulty := s.takeFault(rt.endpoint)
+	faultReply := func() reply {
 		rep := errorReply(f.Status, f.Code, f.Message)
 		if f.RetryAfter != "" {
 			rep.header = http.Header{"Retry-After": {f.RetryAfter}}
 		}
-		s.finish(w, &rec, rep)
+		return rep
+	}
+	if faulty && !f.After {
+		s.finish(w, &rec, faultReply())
 		return
 	}
 	host := "http://" + r.Host
@@ -268,6 +278,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rep = s.transitiveMembers(base, rt.group, rt.usersOnly, rec.Query)
 	default:
 		rep = errorReply(http.StatusNotFound, "Request_UnsupportedQuery", "The fake does not serve "+r.URL.Path+".")
+	}
+	if faulty {
+		rep = faultReply()
 	}
 	s.finish(w, &rec, rep)
 }

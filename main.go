@@ -114,12 +114,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.close()
+	storageDone := make(chan struct{})
 	srv := &http.Server{
-		Handler:           a.handler(),
+		Handler:           afterStorage(a.handler(), storageDone),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	log.Info("handler listening", "port", cfg.Port, "storage", a.storageName, "ready_ms", time.Since(started).Milliseconds())
 	go func() {
+		defer close(storageDone)
 		ictx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
 		if err := a.initStorage(ictx); err != nil {
@@ -166,4 +168,21 @@ func runJob(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 	}
 	defer a.close()
 	return j.run(ctx, a, args[1:], out)
+}
+
+// afterStorage holds invocations until the first preparation of storage has
+// ended (the tables, container and queues exist), so that the first
+// requests after a cold start do not find a table missing; the readiness
+// probe (GET /) is answered at once.
+func afterStorage(h http.Handler, done <-chan struct{}) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			select {
+			case <-done:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }

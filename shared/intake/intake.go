@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -108,18 +109,33 @@ func (s *Service) sameSubmission(ctx context.Context, op string, existing licens
 	// A retry, or a simultaneous duplicate: the submission that created
 	// the request queued its step, and this one queues nothing, unless that
 	// submission stopped before queueing it.
-	next, err := s.queueNext(ctx, existing)
-	return IntakeResult{Request: existing, Next: next, Message: intakeMessage(existing, s.cfg.Workflow.AppURL)}, queuedElsewhere(err)
+	next, err := s.queueNextWaiting(ctx, existing)
+	return IntakeResult{Request: existing, Next: next, Message: intakeMessage(existing, s.cfg.Workflow.AppURL)}, err
 }
 
-// queuedElsewhere drops the error of a step that another submission of the
-// same request is queueing at this moment: the request is there, and its
-// step is on its way.
-func queuedElsewhere(err error) error {
-	if errors.Is(err, licensing.ErrInProgress) {
-		return nil
+// inProgressWait is how long a submission waits for another submission of
+// the same request that is queueing its first step at this moment.
+const inProgressWait = 5 * time.Second
+
+// queueNextWaiting queues sr's next step once. When another submission of
+// the same request holds the step's claim, it waits (up to inProgressWait)
+// for that submission to queue it, or for the claim to lapse when that
+// submission died, in which case this one queues it. A claim still held
+// after the wait is returned as Unavailable with its Retry-After, so the
+// client sends the request again later and the step is never left out.
+func (s *Service) queueNextWaiting(ctx context.Context, sr licensing.ServiceRequest) ([]licensing.Step, error) {
+	deadline := time.Now().Add(inProgressWait)
+	for {
+		next, err := s.queueNext(ctx, sr)
+		if !errors.Is(err, licensing.ErrInProgress) || time.Now().After(deadline) {
+			return next, err
+		}
+		select {
+		case <-ctx.Done():
+			return next, err
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	return err
 }
 
 // validateIntake checks everything and builds the request (without id,

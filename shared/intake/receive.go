@@ -52,8 +52,8 @@ func (s *Service) receive(ctx context.Context, op, who string, sr licensing.Serv
 		}
 		stored, err := s.finishReceiving(ctx, who, claim)
 		if err == nil {
-			next, err := s.queueNext(ctx, stored)
-			return IntakeResult{Request: stored, Created: true, Next: next, Message: intakeMessage(stored, s.cfg.Workflow.AppURL)}, queuedElsewhere(err)
+			next, err := s.queueNextWaiting(ctx, stored)
+			return IntakeResult{Request: stored, Created: true, Next: next, Message: intakeMessage(stored, s.cfg.Workflow.AppURL)}, err
 		}
 		if licensing.ErrorCode(err) != licensing.Stale {
 			return IntakeResult{}, err

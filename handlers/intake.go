@@ -250,16 +250,3 @@ func intakeResponse(r *Request, res intake.IntakeResult) *Response {
 	r.Log.Info("service request", "sr", sr.ID, "status", sr.Status, "created", res.Created, "missing", strings.Join(sr.Missing, ","), "queued", licensing.StepNames(res.Next))
 	return &Response{Status: status, Headers: headers, Body: newIntakeBody(res)}
 }
-
-// stepsBinding is the queue output binding to activation-steps.
-const stepsBinding = "steps"
-
-// stepOutputs turns steps into the queue output binding's value: a JSON
-// array becomes one message per element. Objects, never strings, so the
-// host does not take a message for base64.
-func stepOutputs(steps []licensing.Step) map[string]any {
-	if len(steps) == 0 {
-		return nil
-	}
-	return map[string]any{stepsBinding: steps}
-}

@@ -60,7 +60,8 @@ func (s *Server) serviceRequests(ctx context.Context, r *Request) (*Response, er
 			return nil, err
 		}
 		r.Log.Info("activation confirmed", "sr", sr.ID, "status", sr.Status)
-		return &Response{Status: http.StatusOK, Body: newServiceRequestResponse(sr), Outputs: stepOutputs(next)}, nil
+		r.Log.Info("steps queued", "sr", sr.ID, "queued", licensing.StepNames(next))
+		return &Response{Status: http.StatusOK, Body: newServiceRequestResponse(sr)}, nil
 	case r.Method == http.MethodPost:
 		return nil, licensing.Errorf("handlers.serviceRequests", licensing.NotFound, "Use POST /api/service-requests/{id}/documents or /activation.")
 	}
@@ -79,14 +80,9 @@ func (s *Server) activationStep(ctx context.Context, msg *QueueMessage, log *slo
 		// Retried, and so kept in the poison queue where the sweep reports it.
 		return nil, licensing.Wrap("handlers.activationStep", licensing.Internal, "The message is not a workflow step.", err)
 	}
-	next, err := s.intake.RunStep(ctx, st, log)
-	if err != nil {
-		return nil, err
-	}
-	if len(next) > 0 {
-		log.Info("next steps queued", "next", licensing.StepNames(next))
-	}
-	return stepOutputs(next), nil
+	// The step queues what follows itself, once; nothing goes through the
+	// output binding.
+	return nil, s.intake.RunStep(ctx, st, log)
 }
 
 // activationSweep marks the requests whose messages the host gave up on as

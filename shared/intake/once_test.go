@@ -14,7 +14,7 @@ import (
 // retryable error (a bounded number of times).
 func (f *intakeFixture) runAsTheHost(t *testing.T, st licensing.Step) {
 	for try := 0; try < 20; try++ {
-		_, err := f.svc.RunStep(context.Background(), st, nil)
+		err := f.svc.RunStep(context.Background(), st, nil)
 		if err == nil {
 			return
 		}
@@ -86,7 +86,7 @@ func TestRecordFindsThePOInTheLedger(t *testing.T) {
 	if len(record) != 1 || record[0].Step != licensing.StepRecord {
 		t.Fatalf("queued after validate: %v", record)
 	}
-	if _, err := f.svc.RunStep(ctx, record[0], nil); err != nil {
+	if err := f.svc.RunStep(ctx, record[0], nil); err != nil {
 		t.Fatalf("record: %v, want the request failed and the message done", err)
 	}
 	sr := f.request(t, res.Request.ID)

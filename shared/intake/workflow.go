@@ -19,7 +19,7 @@ import (
 const stepActor = "ActivationSteps"
 
 // RunStep runs one step of a request's activation workflow and queues the
-// steps that follow, each once (it returns none for the caller to queue).
+// steps that follow, each once.
 // Each step is idempotent: it looks at the request's status first; a step
 // delivered twice does nothing the second time, and one retried after its
 // work was done but before its successor was queued queues the successor.
@@ -28,22 +28,22 @@ const stepActor = "ActivationSteps"
 // Stale (a concurrent change) are retried by the host; a request that does
 // not exist is NotFound and is not retried. A request whose data cannot be
 // used is moved to failed here and the step succeeds.
-func (s *Service) RunStep(ctx context.Context, st licensing.Step, log *slog.Logger) ([]licensing.Step, error) {
+func (s *Service) RunStep(ctx context.Context, st licensing.Step, log *slog.Logger) error {
 	const op = "workflow.step"
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	sr, err := s.cfg.Requests.GetRequest(ctx, st.SR)
 	if licensing.ErrorCode(err) == licensing.NotFound {
-		return nil, licensing.Wrap(op, licensing.NotFound, fmt.Sprintf("Service request %q does not exist; the message is dropped.", licensing.Truncate(st.SR)), err)
+		return licensing.Wrap(op, licensing.NotFound, fmt.Sprintf("Service request %q does not exist; the message is dropped.", licensing.Truncate(st.SR)), err)
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	log = log.With("sr", sr.ID, "step", st.Step, "status", sr.Status)
 	status, known := stepStatus[st.Step]
 	if !known {
-		return nil, licensing.Errorf(op, licensing.Invalid, "Unknown workflow step %q for %s; the message is dropped.", licensing.Truncate(st.Step), sr.ID)
+		return licensing.Errorf(op, licensing.Invalid, "Unknown workflow step %q for %s; the message is dropped.", licensing.Truncate(st.Step), sr.ID)
 	}
 	if sr.Status != status {
 		// A duplicate or a retry of a step whose work is done. Its
@@ -55,18 +55,13 @@ func (s *Service) RunStep(ctx context.Context, st licensing.Step, log *slog.Logg
 			next = nil
 		}
 		log.Info("step already done", "next", licensing.StepNames(next))
-		return nil, s.queueOnce(ctx, sr, next, 0)
+		return s.queueOnce(ctx, sr, next, 0)
 	}
-	next, err := s.runStep(ctx, st, sr, log)
-	if err != nil || len(next) == 0 {
-		return nil, err
+	moved, err := s.runStep(ctx, st, sr, log)
+	if err != nil || moved == nil {
+		return err
 	}
-	// The step moved the request on: read it back to key its successors.
-	cur, err := s.cfg.Requests.GetRequest(ctx, sr.ID)
-	if err != nil {
-		return nil, err
-	}
-	return nil, s.queueOnce(ctx, cur, next, 0)
+	return s.queueOnce(ctx, *moved, resumeSteps(*moved), 0)
 }
 
 // stepStatus is the status each step acts on.
@@ -126,8 +121,9 @@ func (s *Service) queueNext(ctx context.Context, sr licensing.ServiceRequest) ([
 }
 
 // runStep runs the step st of sr, which is in the status st acts on, and
-// returns the steps that follow.
-func (s *Service) runStep(ctx context.Context, st licensing.Step, sr licensing.ServiceRequest, log *slog.Logger) ([]licensing.Step, error) {
+// returns the request as stored when the step moved it on (nil when it did
+// not): the steps that follow come from its new status.
+func (s *Service) runStep(ctx context.Context, st licensing.Step, sr licensing.ServiceRequest, log *slog.Logger) (*licensing.ServiceRequest, error) {
 	switch st.Step {
 	case licensing.StepValidate:
 		return s.validateStep(ctx, sr, log)
@@ -146,7 +142,7 @@ func (s *Service) runStep(ctx context.Context, st licensing.Step, sr licensing.S
 
 // validateStep checks that the documents are there and intact and that every
 // line names a SKU the tenant or the catalog knows.
-func (s *Service) validateStep(ctx context.Context, sr licensing.ServiceRequest, log *slog.Logger) ([]licensing.Step, error) {
+func (s *Service) validateStep(ctx context.Context, sr licensing.ServiceRequest, log *slog.Logger) (*licensing.ServiceRequest, error) {
 	var problems []string
 	for _, d := range sr.Documents {
 		ok, err := s.documentIntact(ctx, d)
@@ -189,7 +185,7 @@ func (s *Service) validateStep(ctx context.Context, sr licensing.ServiceRequest,
 			return nil, err
 		}
 		log.Info("request needs information", "why", strings.Join(problems, "; "))
-		return resumeSteps(stored), nil
+		return &stored, nil
 	}
 	sr.Move(now, licensing.StatusValidated, stepActor, "documents intact and products known")
 	stored, err := s.cfg.Requests.UpdateRequest(ctx, sr)
@@ -197,7 +193,7 @@ func (s *Service) validateStep(ctx context.Context, sr licensing.ServiceRequest,
 		return nil, err
 	}
 	log.Info("request validated")
-	return resumeSteps(stored), nil
+	return &stored, nil
 }
 
 // documentIntact reads a stored document back and compares its hash.
@@ -220,7 +216,7 @@ func (s *Service) documentIntact(ctx context.Context, d licensing.Document) (boo
 
 // recordStep captures the tenant's prepaid units as the baseline and writes
 // the request's pending ledger lines.
-func (s *Service) recordStep(ctx context.Context, sr licensing.ServiceRequest, log *slog.Logger) ([]licensing.Step, error) {
+func (s *Service) recordStep(ctx context.Context, sr licensing.ServiceRequest, log *slog.Logger) (*licensing.ServiceRequest, error) {
 	tenant, err := s.cfg.Directory.SubscribedSkus(ctx)
 	if err != nil {
 		return nil, err
@@ -279,7 +275,7 @@ func (s *Service) recordStep(ctx context.Context, sr licensing.ServiceRequest, l
 		return nil, err
 	}
 	log.Info("request recorded", "lines", len(lines), "new lines", len(added))
-	return resumeSteps(stored), nil
+	return &stored, nil
 }
 
 func baselineText(sr licensing.ServiceRequest) string {
@@ -291,7 +287,7 @@ func baselineText(sr licensing.ServiceRequest) string {
 }
 
 // routeStep tells central IT the request is ready for activation.
-func (s *Service) routeStep(ctx context.Context, sr licensing.ServiceRequest, log *slog.Logger) ([]licensing.Step, error) {
+func (s *Service) routeStep(ctx context.Context, sr licensing.ServiceRequest, log *slog.Logger) (*licensing.ServiceRequest, error) {
 	if err := s.notify(ctx, &sr, licensing.StepRoute, s.routeMail); err != nil {
 		return nil, err
 	}
@@ -304,13 +300,13 @@ func (s *Service) routeStep(ctx context.Context, sr licensing.ServiceRequest, lo
 		return nil, err
 	}
 	log.Info("request routed for activation")
-	return resumeSteps(stored), nil
+	return &stored, nil
 }
 
 // verifyStep looks for the seats in the tenant. Until they appear it queues
 // itself again after Workflow.CheckEvery, and once Workflow.WaitFor has
 // passed it asks central IT to confirm by hand.
-func (s *Service) verifyStep(ctx context.Context, sr licensing.ServiceRequest, seq int, log *slog.Logger) ([]licensing.Step, error) {
+func (s *Service) verifyStep(ctx context.Context, sr licensing.ServiceRequest, seq int, log *slog.Logger) (*licensing.ServiceRequest, error) {
 	if seq <= sr.VerifySeq {
 		log.Info("verification already done", "seq", seq)
 		return nil, nil
@@ -367,7 +363,7 @@ func (s *Service) verifyStep(ctx context.Context, sr licensing.ServiceRequest, s
 
 // activate puts the request's ledger lines in force and moves it to
 // activated.
-func (s *Service) activate(ctx context.Context, sr licensing.ServiceRequest, who, why string) ([]licensing.Step, error) {
+func (s *Service) activate(ctx context.Context, sr licensing.ServiceRequest, who, why string) (*licensing.ServiceRequest, error) {
 	now := s.now().UTC()
 	if err := s.cfg.Purchases.ActivatePurchases(ctx, sr.Agency, sr.Purchases, now, who, why+" ("+sr.ID+")"); err != nil {
 		return nil, err
@@ -377,12 +373,12 @@ func (s *Service) activate(ctx context.Context, sr licensing.ServiceRequest, who
 	if err != nil {
 		return nil, err
 	}
-	return resumeSteps(stored), nil
+	return &stored, nil
 }
 
 // closeStep tells the agency its licenses are available and closes the
 // request.
-func (s *Service) closeStep(ctx context.Context, sr licensing.ServiceRequest, log *slog.Logger) ([]licensing.Step, error) {
+func (s *Service) closeStep(ctx context.Context, sr licensing.ServiceRequest, log *slog.Logger) (*licensing.ServiceRequest, error) {
 	if err := s.notify(ctx, &sr, licensing.StepClose, s.closedMail); err != nil {
 		return nil, err
 	}
@@ -395,7 +391,7 @@ func (s *Service) closeStep(ctx context.Context, sr licensing.ServiceRequest, lo
 }
 
 // notifyStep tells the requester what an incomplete request needs.
-func (s *Service) notifyStep(ctx context.Context, sr licensing.ServiceRequest, log *slog.Logger) ([]licensing.Step, error) {
+func (s *Service) notifyStep(ctx context.Context, sr licensing.ServiceRequest, log *slog.Logger) (*licensing.ServiceRequest, error) {
 	if err := s.notify(ctx, &sr, licensing.StepNotify, s.needsInformationMail); err != nil {
 		return nil, err
 	}
@@ -457,7 +453,7 @@ func notifyKey(event string, sr licensing.ServiceRequest) string {
 
 // ConfirmActivation is an admin confirming that the licenses were
 // activated (the tenant check did not see them, or cannot). It returns the
-// request and the steps to queue. Confirming an activated or closed
+// request and the step it queued (each step is queued once). Confirming an activated or closed
 // request again changes nothing.
 func (s *Service) ConfirmActivation(ctx context.Context, caller *licensing.Principal, id, note string) (licensing.ServiceRequest, []licensing.Step, error) {
 	const op = "workflow.confirm"
@@ -471,7 +467,8 @@ func (s *Service) ConfirmActivation(ctx context.Context, caller *licensing.Princ
 	}
 	switch sr.Status {
 	case licensing.StatusActivated, licensing.StatusClosed:
-		return sr, resumeSteps(sr), nil
+		next, err := s.queueNext(ctx, sr)
+		return sr, next, err
 	case licensing.StatusRecorded, licensing.StatusAwaitingActivation:
 	default:
 		return licensing.ServiceRequest{}, nil, licensing.Errorf(op, licensing.Conflict, "Service request %s is %s; it can be confirmed once it is recorded (its ledger lines exist).", sr.ID, sr.Status)
@@ -480,12 +477,12 @@ func (s *Service) ConfirmActivation(ctx context.Context, caller *licensing.Princ
 	if note = strings.TrimSpace(note); note != "" {
 		why += ": " + licensing.Truncate(note)
 	}
-	next, err := s.activate(ctx, sr, acc.Who, why)
+	stored, err := s.activate(ctx, sr, acc.Who, why)
 	if err != nil {
 		return licensing.ServiceRequest{}, nil, err
 	}
-	stored, err := s.cfg.Requests.GetRequest(ctx, sr.ID)
-	return stored, next, err
+	next, err := s.queueNext(ctx, *stored)
+	return *stored, next, err
 }
 
 // FailPoisoned handles a step message that the host gave up on after its
@@ -584,16 +581,11 @@ func (s *Service) RunQueuedSteps(ctx context.Context, inbox licensing.Inbox, dra
 				res.Left++
 				continue
 			}
-			next, err := s.RunStep(ctx, st, log)
+			err := s.RunStep(ctx, st, log)
 			if err != nil && licensing.Retryable(err) {
 				res.Lines = append(res.Lines, fmt.Sprintf("%s %s: %v (left for a retry)", st.SR, st.Step, licensing.ErrorMessage(err)))
 				res.Left++
 				continue
-			}
-			for _, n := range next {
-				if err := s.cfg.Steps.EnqueueStep(ctx, n, 0); err != nil {
-					return res, err
-				}
 			}
 			if err := inbox.Done(ctx, m); err != nil {
 				return res, err

@@ -324,3 +324,27 @@ func TestConcurrentPayrollRunsMailEachReportOnce(t *testing.T) {
 		t.Errorf("runs report %d and %d mails sent, want 3 in all", results[0].Mailed, results[1].Mailed)
 	}
 }
+
+// TestPayrollClaimLeftByADeadRunIsNotResent: a run claimed DOA's mail and
+// died before confirming it (it may have gone). The next run, once the
+// claim has lapsed, does not send it again and reports it unconfirmed.
+func TestPayrollClaimLeftByADeadRunIsNotResent(t *testing.T) {
+	f, _ := payrollFixture(t)
+	ctx := context.Background()
+	claimed := f.clock.Add(-time.Hour)
+	if _, err := f.store.ClaimEffect(ctx, licensing.Effect{Key: "mail:payroll-2026-11-23.DOA", State: licensing.EffectClaimed,
+		Claimed: claimed, Until: claimed.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.svc.PayrollReport(ctx, licensing.NewDate(2026, 11, 23), usage.PayrollOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Mailed != 2 || len(res.Unconfirmed) != 1 || res.Unconfirmed[0] != "DOA" || f.mail.Sends != 2 {
+		t.Errorf("result = %+v, %d sends; want 2 mailed and DOA unconfirmed", res, f.mail.Sends)
+	}
+	again, err := f.svc.PayrollReport(ctx, licensing.NewDate(2026, 11, 23), usage.PayrollOptions{}, nil)
+	if err != nil || again.Mailed != 0 || f.mail.Sends != 2 {
+		t.Errorf("a later run = %+v, %v, %d sends; want nothing sent", again, err, f.mail.Sends)
+	}
+}

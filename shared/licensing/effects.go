@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -120,19 +122,50 @@ func Safe(context.Context) (bool, error) { return false, nil }
 // check, when not nil, resolves a lapsed claim: happened marks it done, not
 // happened takes the claim over and performs do.
 func (e *Effects) Once(ctx context.Context, key string, check Check, do func(ctx context.Context) error) (EffectOutcome, error) {
-	const op = "effects.once"
+	c, outcome, err := e.Begin(ctx, key, check)
+	if c == nil {
+		return outcome, err
+	}
+	return c.Finish(ctx, do(ctx))
+}
+
+// Claim is an effect claimed by Begin, to be performed and then settled with
+// Finish.
+type Claim struct {
+	e   *Effects
+	rec Effect
+}
+
+// Key is the claimed effect's key.
+func (c *Claim) Key() string { return c.rec.Key }
+
+// Begin claims key for a caller that performs the effect itself (several at
+// once, in one request): it returns the claim when the caller is to perform
+// it, else nil with the outcome and error Once would return without calling
+// do. The caller performs the effect and then calls Finish with its error.
+func (e *Effects) Begin(ctx context.Context, key string, check Check) (*Claim, EffectOutcome, error) {
 	now := e.now().UTC()
 	rec, err := e.store.ClaimEffect(ctx, Effect{Key: key, State: EffectClaimed, Claimed: now, Until: now.Add(e.lease)})
 	if ErrorCode(err) == Conflict {
 		rec, err = e.takeOver(ctx, rec, check)
 		if err != nil || rec.State != EffectClaimed {
-			return outcomeOf(rec), err
+			return nil, outcomeOf(rec), err
 		}
 	} else if err != nil {
-		return "", err
+		return nil, "", err
 	}
-	if err := do(ctx); err != nil {
-		return e.failed(ctx, rec, err)
+	return &Claim{e: e, rec: rec}, "", nil
+}
+
+// Finish settles a claimed effect with the error of performing it, as Once
+// does: nil confirms it (Performed), an Ambiguous error records it
+// unconfirmed (Unconfirmed, no error), any other error releases it for a
+// retry and is returned.
+func (c *Claim) Finish(ctx context.Context, cause error) (EffectOutcome, error) {
+	const op = "effects.once"
+	e, rec := c.e, c.rec
+	if cause != nil {
+		return e.failed(ctx, rec, cause)
 	}
 	rec.State, rec.Done, rec.Detail = EffectDone, e.now().UTC(), ""
 	if _, err := e.store.UpdateEffect(ctx, rec); err != nil {
@@ -236,4 +269,28 @@ func (e *Effects) Lease(ctx context.Context, key string, d time.Duration) (held 
 // or may not have happened, for reports.
 func (e *Effects) UnconfirmedEffects(ctx context.Context, prefix string) ([]Effect, error) {
 	return e.store.ListEffects(ctx, prefix, EffectUnconfirmed)
+}
+
+// RunLease is how long a scheduled run holds its lease: longer than one
+// invocation may last (host.json's functionTimeout), so that a second copy
+// never starts while the first works; a run that died frees it after this.
+const RunLease = 30 * time.Minute
+
+// HoldRun takes the lease of a scheduled run (key names the function and its
+// date or scope) for RunLease. When another copy holds it, busy says so (and
+// is logged) and nothing is held; else release ends the lease.
+func (e *Effects) HoldRun(ctx context.Context, key string, log *slog.Logger) (release func(), busy string, err error) {
+	held, end, err := e.Lease(ctx, key, RunLease)
+	if err != nil || !held {
+		if err == nil {
+			busy = "another copy of this run (" + strings.TrimPrefix(key, "run:") + ") is under way; this one did nothing"
+			log.Warn(busy)
+		}
+		return nil, busy, err
+	}
+	return func() {
+		if err := end(context.WithoutCancel(ctx)); err != nil {
+			log.Warn("could not end the run's lease; it lapses by itself", "lease", key, "error", err)
+		}
+	}, "", nil
 }

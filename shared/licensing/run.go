@@ -82,6 +82,9 @@ func (s *Runs) Start(ctx context.Context, function, trigger string, log *slog.Lo
 	return rr
 }
 
+// ID is the run's id.
+func (rr *RunRecorder) ID() string { return rr.run.ID }
+
 // Add adds n to the count called name.
 func (rr *RunRecorder) Add(name string, n int) { rr.run.Counts[name] += n }
 

@@ -38,7 +38,7 @@ func (s *Service) PayrollRun(ctx context.Context, trigger string, date licensing
 		}
 		date = d
 	}
-	release, busy, err := s.lease(ctx, "run:PayrollReport:"+date.String(), log)
+	release, busy, err := s.cfg.Effects.HoldRun(ctx, "run:PayrollReport:"+date.String(), log)
 	if err != nil || busy != "" {
 		run.Finish(ctx, err, true, busy)
 		return ReportResult{Date: date, Notes: notes(busy)}, err
@@ -59,7 +59,7 @@ func (s *Service) PayrollRun(ctx context.Context, trigger string, date licensing
 func (s *Service) AuditRun(ctx context.Context, trigger string, log *slog.Logger) (AuditResult, error) {
 	run := s.cfg.Runs.Start(ctx, "UsageAudit", trigger, log)
 	month := licensing.DateOf(s.now(), s.cfg.Reporting.Calendar.Location).Time().Format("2006-01")
-	release, busy, err := s.lease(ctx, "run:UsageAudit:"+month, log)
+	release, busy, err := s.cfg.Effects.HoldRun(ctx, "run:UsageAudit:"+month, log)
 	if err != nil || busy != "" {
 		run.Finish(ctx, err, true, busy)
 		return AuditResult{Notes: notes(busy)}, err
@@ -75,30 +75,6 @@ func (s *Service) AuditRun(ctx context.Context, trigger string, log *slog.Logger
 	run.Add("mails sent", res.Mailed)
 	run.Finish(ctx, err, false, strings.Join(res.Notes, "; "))
 	return res, err
-}
-
-// runLease is how long a scheduled run holds its lease: longer than one
-// invocation may last (host.json's functionTimeout), so that a second copy
-// never starts while the first works; a run that died frees it after this.
-const runLease = 30 * time.Minute
-
-// lease takes the lease of a scheduled run (key names the function and its
-// date). When another copy holds it, busy says so and nothing is held;
-// else release ends the lease.
-func (s *Service) lease(ctx context.Context, key string, log *slog.Logger) (release func(), busy string, err error) {
-	held, end, err := s.cfg.Effects.Lease(ctx, key, runLease)
-	if err != nil || !held {
-		if err == nil {
-			busy = "another copy of this run (" + strings.TrimPrefix(key, "run:") + ") is under way; this one did nothing"
-			log.Warn(busy)
-		}
-		return nil, busy, err
-	}
-	return func() {
-		if err := end(context.WithoutCancel(ctx)); err != nil {
-			log.Warn("could not end the run's lease; it lapses by itself", "lease", key, "error", err)
-		}
-	}, "", nil
 }
 
 // notes returns note as a list, empty when note is.

@@ -35,6 +35,19 @@
 //	{prefix}Effects   PartitionKey = the effect key's kind (before the first
 //	                  ':'), RowKey = hex SHA-256 of the key: one record
 //	                  per effect (claimed, done, unconfirmed, released)
+//	{prefix}Seats     PartitionKey "{agency}|{sku id}" (a SKU id holds no
+//	                  '|'), RowKey = user id: one member of the agency's
+//	                  delegated group for the SKU (UPN, FirstSeen, State,
+//	                  Since, Error, Disabled)
+//	{prefix}Grants    PartitionKey = sku id, RowKey = user id: one license
+//	                  the app assigns (UPN, Agency, GroupID, State, Gen,
+//	                  Since, Run, Detail); its ETag guards the next write
+//	{prefix}Notices   PartitionKey = agency id, RowKey = kind of notice
+//	                  ("waitlist", "errors"): the last state the delegates
+//	                  were told of (Seq, Digest, Sent)
+//
+// Seats, Grants and Notices rows carry explicit columns and a Schema
+// number (see provisioning.go and rows.go).
 //
 // The JSON held in properties is encoded from this package's payload types,
 // not from the domain types, and rows holding it carry a Schema number (see
@@ -110,6 +123,7 @@ func New(svc *aztables.ServiceClient, opts Options) *Store {
 		opts.TablePrefix + requestsTable, opts.TablePrefix + deliveryTable}
 	names = append(names, opts.TablePrefix+purchasesTable)
 	names = append(names, opts.TablePrefix+effectsTable)
+	names = append(names, opts.TablePrefix+seatsTable, opts.TablePrefix+grantsTable, opts.TablePrefix+noticesTable)
 	return &Store{
 		svc:       svc,
 		agencies:  svc.NewClient(names[0]),

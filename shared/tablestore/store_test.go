@@ -47,3 +47,7 @@ func TestDeliveriesConformance(t *testing.T) {
 func TestEffectStore(t *testing.T) {
 	storetest.TestEffectStore(t, func(t *testing.T) licensing.EffectStore { return newStore(t) })
 }
+
+func TestProvisioningStoreConformance(t *testing.T) {
+	storetest.TestProvisioningStore(t, func(t *testing.T) licensing.ProvisioningStore { return newStore(t) })
+}

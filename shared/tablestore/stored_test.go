@@ -422,6 +422,15 @@ func TestStoredRowsRead(t *testing.T) {
 		{"purchase audit", purchasesTable, purchaseRows, func(s *Store) (any, error) {
 			return s.PurchaseAudit(ctx, "DOA", 0)
 		}, purchaseAudit},
+		{"group members", seatsTable, seatRows, func(s *Store) (any, error) {
+			return s.SeatMembers(ctx, "DOA", visio)
+		}, []licensing.SeatMember{waitingMember, plainMember}},
+		{"license grants", grantsTable, grantRows, func(s *Store) (any, error) {
+			return grantsNoETag(s.Grants(ctx, visio))
+		}, []licensing.LicenseGrant{storedGrant}},
+		{"provisioning notice", noticesTable, noticeRows, func(s *Store) (any, error) {
+			return noticeNoETag(s.GetNotice(ctx, "DOA", "waitlist"))
+		}, storedNotice},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -497,6 +506,17 @@ func TestStoredRowsWritten(t *testing.T) {
 			_, _, err := s.AddCorrection(ctx, totalCorrection, "admin@example.gov", "returned")
 			return err
 		}, totalRows},
+		{"group members", seatsTable, func(s *Store) error {
+			return s.SaveSeatMembers(ctx, "DOA", visio, []licensing.SeatMember{waitingMember, plainMember}, []string{"u-3"})
+		}, seatRows},
+		{"license grants", grantsTable, func(s *Store) error {
+			_, err := s.PutGrant(ctx, storedGrant, licensing.Precondition{IfNoneMatch: true})
+			return err
+		}, grantRows},
+		{"provisioning notices", noticesTable, func(s *Store) error {
+			_, err := s.PutNotice(ctx, storedNotice, licensing.Precondition{})
+			return err
+		}, noticeRows},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -564,6 +584,18 @@ func TestLaterSchemaRefused(t *testing.T) {
 		}},
 		{"purchase audit", purchasesTable, purchaseRows, func(s *Store) error {
 			_, err := s.PurchaseAudit(ctx, "DOA", 0)
+			return err
+		}},
+		{"group members", seatsTable, seatRows, func(s *Store) error {
+			_, err := s.SeatMembers(ctx, "DOA", visio)
+			return err
+		}},
+		{"license grants", grantsTable, grantRows, func(s *Store) error {
+			_, err := s.Grants(ctx, visio)
+			return err
+		}},
+		{"provisioning notice", noticesTable, noticeRows, func(s *Store) error {
+			_, err := s.GetNotice(ctx, "DOA", "waitlist")
 			return err
 		}},
 	}

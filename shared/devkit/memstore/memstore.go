@@ -36,6 +36,9 @@ type Store struct {
 	// claims maps the key of each attribution value claimed to the agency
 	// holding it (see claims.go).
 	claims map[string]string
+	// provisioning holds the members, grants and notices of capped group
+	// provisioning (see provisioning.go).
+	provisioning *provisioningState
 }
 
 var (

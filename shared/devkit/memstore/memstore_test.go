@@ -35,3 +35,7 @@ func TestDeliveries(t *testing.T) {
 func TestEffectStore(t *testing.T) {
 	storetest.TestEffectStore(t, func(t *testing.T) licensing.EffectStore { return memstore.New() })
 }
+
+func TestProvisioningStore(t *testing.T) {
+	storetest.TestProvisioningStore(t, func(t *testing.T) licensing.ProvisioningStore { return memstore.New() })
+}

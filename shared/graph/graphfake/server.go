@@ -66,6 +66,9 @@ type Request struct {
 	// Authorization is whether the request carried an Authorization header.
 	Authorization bool
 	Status        int
+	// Batch is set for a sub-request of a $batch; it is counted under its
+	// own endpoint besides the $batch request that carried it.
+	Batch bool
 }
 
 // maxRecorded bounds the request log of a long-running server.
@@ -91,8 +94,11 @@ type Server struct {
 	faults   []Fault
 	counts   map[string]int
 	requests []Request
+	// batched counts the sub-requests of $batch requests in counts.
+	batched int
 
-	mail mailState
+	mail     mailState
+	licenses licenseState
 
 	srv  *http.Server
 	ln   net.Listener
@@ -167,6 +173,9 @@ func (s *Server) ClearFaults() {
 }
 
 // Count returns how many requests were made to endpoint, faults included.
+// The sub-requests of a $batch count under their own endpoints as well: 3
+// batches of 20 assignLicense requests are Count(EndpointBatch) 3 and
+// Count(EndpointAssignLicense) 60.
 func (s *Server) Count(endpoint string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -184,11 +193,12 @@ func (s *Server) Counts() map[string]int {
 	return out
 }
 
-// Total returns how many requests were made in all.
+// Total returns how many HTTP requests were made in all: the sub-requests
+// of a $batch are not counted again.
 func (s *Server) Total() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
+	n := -s.batched
 	for _, v := range s.counts {
 		n += v
 	}
@@ -209,6 +219,7 @@ func (s *Server) ResetCounts() {
 	defer s.mu.Unlock()
 	s.counts = map[string]int{}
 	s.requests = nil
+	s.batched = 0
 }
 
 // ServeHTTP serves one Graph request.
@@ -244,15 +255,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := route(r.URL.Path)
 	rec.Endpoint = rt.endpoint
 	f, faulty := s.takeFault(rt.endpoint)
-	faultReply := func() reply {
-		rep := errorReply(f.Status, f.Code, f.Message)
-		if f.RetryAfter != "" {
-			rep.header = http.Header{"Retry-After": {f.RetryAfter}}
-		}
-		return rep
-	}
 	if faulty && !f.After {
-		s.finish(w, &rec, faultReply())
+		s.finish(w, &rec, f.reply())
 		return
 	}
 	host := "http://" + r.Host
@@ -264,6 +268,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if rt.endpoint == EndpointUpload {
 			rec.Body = nil
 		}
+	case isLicenseEndpoint(rt.endpoint):
+		rep = s.serveLicense(r.Method, rt, rec.Query, rec.Body, base)
 	case r.Method != http.MethodGet:
 		rep = errorReply(http.StatusMethodNotAllowed, "Request_BadRequest", "The fake serves reads and the mail API only.")
 	case rt.endpoint == EndpointUsers:
@@ -280,7 +286,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rep = errorReply(http.StatusNotFound, "Request_UnsupportedQuery", "The fake does not serve "+r.URL.Path+".")
 	}
 	if faulty {
-		rep = faultReply()
+		rep = f.reply()
 	}
 	s.finish(w, &rec, rep)
 }
@@ -305,13 +311,7 @@ func (s *Server) takeFault(endpoint string) (Fault, bool) {
 
 func (s *Server) finish(w http.ResponseWriter, rec *Request, rep reply) {
 	rec.Status = rep.status
-	s.mu.Lock()
-	s.counts[rec.Endpoint]++
-	if len(s.requests) >= maxRecorded {
-		s.requests = append(s.requests[:0], s.requests[len(s.requests)/2:]...)
-	}
-	s.requests = append(s.requests, *rec)
-	s.mu.Unlock()
+	s.record(*rec)
 	for k, v := range rep.header {
 		w.Header()[k] = v
 	}
@@ -320,6 +320,20 @@ func (s *Server) finish(w http.ResponseWriter, rec *Request, rep reply) {
 	if _, err := w.Write(rep.body); err != nil {
 		s.log.Debug("graphfake: write", "error", err)
 	}
+}
+
+// record counts rec under its endpoint and keeps it in the request log.
+func (s *Server) record(rec Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.counts[rec.Endpoint]++
+	if rec.Batch {
+		s.batched++
+	}
+	if len(s.requests) >= maxRecorded {
+		s.requests = append(s.requests[:0], s.requests[len(s.requests)/2:]...)
+	}
+	s.requests = append(s.requests, rec)
 }
 
 type routed struct {
@@ -355,6 +369,9 @@ func route(path string) routed {
 	}
 	parts := strings.Split(p, "/")
 	if r, ok := mailRoute(parts); ok {
+		return r
+	}
+	if r, ok := licenseRoute(parts); ok {
 		return r
 	}
 	if len(parts) >= 3 && parts[0] == "groups" && parts[2] == "transitiveMembers" {

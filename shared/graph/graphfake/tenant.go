@@ -8,7 +8,11 @@
 // inline attachments, and drafts with attachments posted or uploaded through
 // upload sessions (a pre-authenticated upload URL taking Content-Range
 // chunks) and then sent; SentMail lists what was delivered, with every
-// attachment reassembled. Faults (429 and 503 storms, any status) can be
+// attachment reassembled. It assigns licenses (assignLicense with the
+// refusals Graph gives: no usage location, no free unit, mutually exclusive
+// SKUs), sets usage locations (PATCH /users/{id}) and reads one user, each
+// directly or inside a JSON $batch of up to 20 requests; Assignments lists
+// what was applied. Faults (429 and 503 storms, any status) can be
 // injected, every request is counted by endpoint and recorded with its query,
 // and the tenant can be changed between runs so that delta reads have
 // something to find.
@@ -158,6 +162,9 @@ type Tenant struct {
 
 	signInForbidden bool
 	tenantID        string
+	// exclusive holds the SKU pairs that cannot be assigned together, each
+	// pair under both orders.
+	exclusive map[[2]string]bool
 
 	// cached derived data, valid while version matches seq.
 	consumed        map[string]int
@@ -223,6 +230,11 @@ func (t *Tenant) SetSignInActivityForbidden(forbidden bool) {
 func (t *Tenant) PutUser(u User) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.putLocked(u)
+}
+
+// putLocked stores u as PutUser does; t.mu must be held for writing.
+func (t *Tenant) putLocked(u User) {
 	u.ID = strings.ToLower(u.ID)
 	cp := cloneUser(u)
 	slot, ok := t.slotOf(u.ID)

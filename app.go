@@ -16,6 +16,7 @@ import (
 	"github.com/shared-tenant/licensetrack/shared/ledger"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/outbox"
+	"github.com/shared-tenant/licensetrack/shared/provisioning"
 	"github.com/shared-tenant/licensetrack/shared/queues"
 	"github.com/shared-tenant/licensetrack/shared/skucatalog"
 	"github.com/shared-tenant/licensetrack/shared/storageaccount"
@@ -46,11 +47,12 @@ type app struct {
 	tenant  tenantServer
 	catalog *skucatalog.Source
 
-	agencies *licensing.AgencyAdmin
-	runs     *licensing.Runs
-	intake   *intake.Service
-	ledger   *ledger.Service
-	usage    *usage.Service
+	agencies     *licensing.AgencyAdmin
+	runs         *licensing.Runs
+	intake       *intake.Service
+	ledger       *ledger.Service
+	usage        *usage.Service
+	provisioning *provisioning.Service
 }
 
 // newApp builds the adapters and the services from cfg. Apart from starting
@@ -128,6 +130,22 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		Catalog:   a.catalog,
 		Terms:     terms,
 	})
+	a.provisioning = provisioning.NewService(provisioning.Config{
+		Auth:                 auth,
+		Runs:                 a.runs,
+		Agencies:             a.tables,
+		Purchases:            a.tables,
+		Seats:                a.tables,
+		Directory:            a.graph,
+		Licenses:             a.graph,
+		Catalog:              a.catalog,
+		Mailer:               mailer,
+		Effects:              effects,
+		Terms:                terms,
+		Location:             cfg.Reporting.Location,
+		DefaultUsageLocation: w.DefaultUsageLocation,
+		CentralIT:            w.CentralIT,
+	})
 	a.usage = usage.NewService(usage.Config{
 		Auth:       auth,
 		Runs:       a.runs,
@@ -146,16 +164,17 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 			Calendar:     cfg.Reporting.Calendar(),
 			InactiveDays: cfg.Reporting.InactiveDays,
 		},
-		Terms:     terms,
-		CentralIT: w.CentralIT,
-		Effects:   effects,
+		Terms:        terms,
+		CentralIT:    w.CentralIT,
+		Effects:      effects,
+		Provisioning: a.provisioning,
 	})
 	return a, nil
 }
 
 // handler is the custom handler serving the host's invocations.
 func (a *app) handler() *handlers.Server {
-	return handlers.New(handlers.Config{Agencies: a.agencies, Runs: a.runs, Intake: a.intake, Ledger: a.ledger, Usage: a.usage,
+	return handlers.New(handlers.Config{Agencies: a.agencies, Runs: a.runs, Intake: a.intake, Ledger: a.ledger, Usage: a.usage, Provisioning: a.provisioning,
 		Logger: a.log, MaxRequestBytes: a.cfg.Workflow.MaxRequestBytes})
 }
 

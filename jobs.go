@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
+	"github.com/shared-tenant/licensetrack/shared/provisioning"
 	"github.com/shared-tenant/licensetrack/shared/usage"
 )
 
@@ -66,6 +67,10 @@ var jobs = map[string]job{
 			}
 			return nil
 		},
+	},
+	"provision-groups": {
+		about: "license the members of each agency's delegated groups up to its entitlement [--dry-run: print the plan, write nothing] [--agency DOA]",
+		run:   provisionJob,
 	},
 	"activation-sweep": {
 		about: "mark the requests whose steps failed every retry (activation-steps-poison) as failed and tell central IT; " +
@@ -185,6 +190,28 @@ func payrollJob(ctx context.Context, a *app, args []string, out io.Writer) error
 		res.Date, res.Snapshot, res.Agencies, res.Written, res.Mailed, res.Skipped, res.Over)
 	for _, n := range res.Notes {
 		fmt.Fprintf(out, "  note: %s\n", n)
+	}
+	return err
+}
+
+// provisionJob runs capped group provisioning, or with --dry-run prints its
+// plan and writes nothing (not even the run's record).
+func provisionJob(ctx context.Context, a *app, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("provision-groups", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	dry := fs.Bool("dry-run", false, "print the plan with a reason per line and write nothing")
+	agency := fs.String("agency", "", "provision one agency's groups only")
+	if err := fs.Parse(args); err != nil {
+		return usageError{"provision-groups: " + err.Error()}
+	}
+	if !*dry {
+		if err := a.initStorage(ctx); err != nil {
+			return err
+		}
+	}
+	res, err := a.provisioning.Run(ctx, provisioning.Options{Agency: *agency, DryRun: *dry, Trigger: "cli"}, a.log)
+	if werr := res.WriteText(out); err == nil {
+		err = werr
 	}
 	return err
 }

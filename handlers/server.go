@@ -15,6 +15,7 @@ import (
 	"github.com/shared-tenant/licensetrack/shared/intake"
 	"github.com/shared-tenant/licensetrack/shared/ledger"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
+	"github.com/shared-tenant/licensetrack/shared/provisioning"
 	"github.com/shared-tenant/licensetrack/shared/usage"
 )
 
@@ -26,6 +27,8 @@ type Config struct {
 	Intake   *intake.Service
 	Ledger   *ledger.Service
 	Usage    *usage.Service
+	// Provisioning runs capped group provisioning.
+	Provisioning *provisioning.Service
 	// Logger receives the process's own log (standard output).
 	Logger *slog.Logger
 	// MaxRequestBytes bounds an API request body (a purchase order with
@@ -42,16 +45,17 @@ type Config struct {
 
 // Server is the custom handler: an http.Handler for the host's requests.
 type Server struct {
-	agencyAdmin *licensing.AgencyAdmin
-	runRecords  *licensing.Runs
-	intake      *intake.Service
-	ledger      *ledger.Service
-	usage       *usage.Service
-	log         *slog.Logger
-	maxBytes    int64
-	maxRequest  int64
-	now         func() time.Time
-	functions   map[string]function
+	agencyAdmin  *licensing.AgencyAdmin
+	runRecords   *licensing.Runs
+	intake       *intake.Service
+	ledger       *ledger.Service
+	usage        *usage.Service
+	provisioning *provisioning.Service
+	log          *slog.Logger
+	maxBytes     int64
+	maxRequest   int64
+	now          func() time.Time
+	functions    map[string]function
 	// httpNames holds the functions with an HTTP trigger, whose caller
 	// must get an answer even when the invocation cannot be read.
 	httpNames map[string]bool
@@ -77,7 +81,7 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{agencyAdmin: cfg.Agencies, runRecords: cfg.Runs, intake: cfg.Intake, ledger: cfg.Ledger, usage: cfg.Usage, log: cfg.Logger, maxBytes: cfg.MaxInvocationBytes, maxRequest: cfg.MaxRequestBytes, now: cfg.Now, functions: map[string]function{}, httpNames: map[string]bool{}}
+	s := &Server{agencyAdmin: cfg.Agencies, runRecords: cfg.Runs, intake: cfg.Intake, ledger: cfg.Ledger, usage: cfg.Usage, provisioning: cfg.Provisioning, log: cfg.Logger, maxBytes: cfg.MaxInvocationBytes, maxRequest: cfg.MaxRequestBytes, now: cfg.Now, functions: map[string]function{}, httpNames: map[string]bool{}}
 	s.handleHTTP("Agencies", s.agencies)
 	s.handleHTTP("Runs", s.runs)
 	s.handleHTTP("Purchases", s.purchases)
@@ -88,6 +92,8 @@ func New(cfg Config) *Server {
 	s.handleHTTP("LicenseReports", s.licenseReports)
 	s.functions["PayrollReport"] = timerFunction("timer", s.payrollReport)
 	s.functions["UsageAudit"] = timerFunction("timer", s.usageAudit)
+	s.handleHTTP("Provisioning", s.provisioningAPI)
+	s.functions["ProvisionGroups"] = timerFunction("timer", s.provisionGroups)
 	return s
 }
 

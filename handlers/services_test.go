@@ -8,6 +8,7 @@ import (
 	"github.com/shared-tenant/licensetrack/shared/intake"
 	"github.com/shared-tenant/licensetrack/shared/ledger"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
+	"github.com/shared-tenant/licensetrack/shared/provisioning"
 	"github.com/shared-tenant/licensetrack/shared/usage"
 	"github.com/shared-tenant/licensetrack/shared/xlsx"
 )
@@ -72,6 +73,12 @@ func testConfig(store *memstore.Store, o hostOpts) Config {
 		Usage: usage.NewService(usage.Config{
 			Auth: auth, Runs: runs, Agencies: agencies, Purchases: store, Snapshots: store, Files: store,
 			Directory: dir, Catalog: catalog, Deliveries: store, Mailer: mail, Effects: licensing.NewEffects(store, now, 0), Now: now,
+		}),
+		// Dry runs and state only: the sample directory cannot change
+		// licenses.
+		Provisioning: provisioning.NewService(provisioning.Config{
+			Auth: auth, Runs: runs, Agencies: agencies, Purchases: store, Seats: store, Directory: dir, Catalog: catalog,
+			Mailer: mail, Effects: licensing.NewEffects(store, now, 0), Now: now,
 		}),
 	}
 }

@@ -2,10 +2,10 @@
 # Checks the project's layering rules on the import graph:
 #  - shared/licensing (the vocabulary) imports no Azure, Graph or spreadsheet
 #    SDK and no other package of this project;
-#  - the workflow packages (shared/intake, shared/ledger, shared/usage, and
-#    every later workflow added to $workflows) import the vocabulary and no
-#    SDK, and never each other: what two workflows share belongs in the
-#    vocabulary;
+#  - the workflow packages (shared/intake, shared/ledger, shared/usage,
+#    shared/provisioning, and every later workflow added to $workflows)
+#    import the vocabulary and no SDK, and never each other: what two
+#    workflows share belongs in the vocabulary;
 #  - handlers imports the standard library, the vocabulary and the workflow
 #    packages only;
 #  - nothing outside shared/devkit imports the development kit (the host
@@ -22,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mod=$(go list -m)
-workflows="shared/intake shared/ledger shared/usage"
+workflows="shared/intake shared/ledger shared/usage shared/provisioning"
 fail=0
 complain() { echo "imports: $*" >&2; fail=1; }
 

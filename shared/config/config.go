@@ -67,6 +67,7 @@ var Keys = []Key{
 	{Name: "FISCAL_YEAR_END", Owner: "app", Default: "06-30", Description: "Month and day (MM-DD) an a-la-carte term ends by default."},
 	{Name: "ACTIVATION_CHECK_EVERY", Owner: "app", Default: "6h", Description: "How often the workflow looks for a request's seats in the tenant after routing it for activation."},
 	{Name: "EFFECT_LEASE", Owner: "app", Default: "2m", Description: "How long a worker's claim on an outside effect (a mail, a queued step) stands; a claim left by a worker that stopped before confirming lapses after it, and its effect is then reported as unconfirmed instead of repeated."},
+	{Name: "DEFAULT_USAGE_LOCATION", Owner: "app", Description: "Two-letter country code (US) given to a member of a delegated group who has no usage location before licensing them; empty: such members are skipped and reported."},
 	{Name: "PAYROLL_ANCHOR_DATE", Owner: "app", Default: "2026-01-05", Description: "A payroll Monday (2006-01-02); payroll Mondays are every PAYROLL_INTERVAL_DAYS from it."},
 	{Name: "PAYROLL_INTERVAL_DAYS", Owner: "app", Default: "14", Description: "Days between payroll Mondays (a multiple of 7)."},
 	{Name: "REPORT_TIME_ZONE", Owner: "app", Default: "America/Chicago", Description: "The agencies' time zone (IANA name): which day it is for the payroll calendar and report dates."},
@@ -76,6 +77,8 @@ var Keys = []Key{
 
 var (
 	prefixPattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,19}$`)
+	// usageLocationPattern is an ISO 3166-1 alpha-2 code.
+	usageLocationPattern = regexp.MustCompile(`^[A-Za-z]{2}$`)
 	// queuePattern leaves room for the "-poison" suffix within 63 characters.
 	queuePattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9]|-[a-z0-9]){2,55}$`)
 )
@@ -153,6 +156,9 @@ type Workflow struct {
 	CheckEvery         time.Duration
 	WaitFor            time.Duration
 	EffectLease        time.Duration
+	// DefaultUsageLocation is given to group members without one before
+	// they are licensed ("" skips them).
+	DefaultUsageLocation string
 }
 
 // Graph modes.
@@ -392,6 +398,11 @@ func loadWorkflow(cfg *Config, get func(string) string, bad func(string, string,
 		bad("ACTIVATION_CHECK_EVERY", "must be a duration from 1s to 168h, such as 6h")
 	} else {
 		w.CheckEvery = d
+	}
+	if loc := strings.TrimSpace(get("DEFAULT_USAGE_LOCATION")); loc != "" && !usageLocationPattern.MatchString(loc) {
+		bad("DEFAULT_USAGE_LOCATION", "%q is not a two-letter country code such as US", loc)
+	} else {
+		w.DefaultUsageLocation = strings.ToUpper(loc)
 	}
 	if d, err := time.ParseDuration(get("EFFECT_LEASE")); err != nil || d < time.Second || d > time.Hour {
 		bad("EFFECT_LEASE", "must be a duration from 1s to 1h, such as 2m")

@@ -31,6 +31,9 @@ type AgencyReport struct {
 	SignInKnown  bool
 	// Users counts the licensed users attributed to the agency.
 	Users int
+	// Provisioning is where the agency's delegated groups stand (its
+	// Provisioning sheet); nil when it has none or they could not be read.
+	Provisioning *ProvisioningState
 }
 
 // ProductLine is one product of a report's Summary.
@@ -155,7 +158,8 @@ type UserSource func(fn func(UserLine) error) error
 // source, so memory does not grow with the number of users.
 type ReportWriter interface {
 	// WriteAgencyReport writes r with sheets Summary (with a chart of
-	// purchased against in use), Users and Purchases.
+	// purchased against in use), Users and Purchases, and Provisioning when
+	// r.Provisioning is set.
 	WriteAgencyReport(w io.Writer, r AgencyReport, users UserSource) error
 	// WriteEnterpriseSummary writes s with sheets Agencies, Tenant check,
 	// Unattributed and Conflicts.

@@ -23,8 +23,11 @@ type fixture struct {
 	// directory replaces dir in the services built after it is set.
 	directory licensing.Directory
 	mail      *fakes.Mailbox
-	clock     time.Time
-	ids       int
+	// provisioning is the Provisioning reader of the services built after
+	// it is set.
+	provisioning licensing.ProvisioningReader
+	clock        time.Time
+	ids          int
 }
 
 var admin = &licensing.Principal{Name: fakes.Admin}
@@ -68,10 +71,11 @@ func (f *fixture) service(m licensing.Mailer, reports licensing.ReportWriter) *u
 		Auth: auth, Runs: licensing.NewRuns(f.store, auth, f.now, f.newID),
 		Agencies: f.store, Snapshots: f.store, Files: f.store, Directory: dir,
 		Purchases: f.store, Mailer: m, Catalog: fakes.BuiltinCatalog{}, Reports: reports, Deliveries: f.store,
-		Reporting: usage.Reporting{Calendar: licensing.PayrollCalendar{Anchor: licensing.NewDate(2026, 1, 5), IntervalDays: 14, Location: chicago}, InactiveDays: 90},
-		CentralIT: []string{fakes.CentralIT},
-		Effects:   licensing.NewEffects(f.store, f.now, 0),
-		Now:       f.now,
-		NewID:     f.newID,
+		Reporting:    usage.Reporting{Calendar: licensing.PayrollCalendar{Anchor: licensing.NewDate(2026, 1, 5), IntervalDays: 14, Location: chicago}, InactiveDays: 90},
+		CentralIT:    []string{fakes.CentralIT},
+		Effects:      licensing.NewEffects(f.store, f.now, 0),
+		Provisioning: f.provisioning,
+		Now:          f.now,
+		NewID:        f.newID,
 	})
 }

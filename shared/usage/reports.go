@@ -117,6 +117,10 @@ func (s *Service) PayrollReport(ctx context.Context, date licensing.Date, opts P
 		r := s.agencyReport(a, rd, snap, date)
 		file := fmt.Sprintf("reports/payroll/%s/%s.xlsx", date, a.ID)
 		err := s.deliver(ctx, run, a.ID, file, done[a.ID], &res, func(w io.Writer) error {
+			var missing string
+			if r.Provisioning, missing = s.provisioningOf(ctx, a, log); missing != "" {
+				res.Notes = append(res.Notes, missing)
+			}
 			return s.cfg.Reports.WriteAgencyReport(w, r, spool.source(a.ID))
 		}, func() licensing.MailMessage { return agencyReportMail(r, signIn) }, log)
 		if err != nil {
@@ -373,22 +377,11 @@ func (s *Service) reportData(ctx context.Context, snap licensing.Snapshot, date 
 // part numbers.
 func (s *Service) catalog(ctx context.Context) (licensing.Catalog, error) {
 	if s.cfg.Catalog == nil {
-		return partNumbers{}, nil
+		return licensing.PartNumbers{}, nil
 	}
 	c, _, err := s.cfg.Catalog.Refresh(ctx)
 	return c, err
 }
-
-// partNumbers is the catalog of last resort: names are part numbers.
-type partNumbers struct{}
-
-func (partNumbers) Product(id, part string) licensing.Product {
-	if part == "" {
-		part = id
-	}
-	return licensing.Product{SkuID: id, PartNumber: part, Name: part}
-}
-func (partNumbers) Lookup(string) (licensing.Product, bool) { return licensing.Product{}, false }
 
 // productOf names a SKU, using the tenant's part number when the catalog
 // does not know it.
@@ -625,6 +618,9 @@ func agencyReportMail(r licensing.AgencyReport, signIn string) licensing.MailMes
 			"licenses from the users flagged on the Users sheet (disabled or inactive accounts).\n")
 	}
 	b.WriteString("\nThe attached workbook has the Summary, every licensed user, and the purchases in force.\n")
+	if r.Provisioning != nil {
+		b.WriteString("Its Provisioning sheet shows where the members of your delegated groups stand: who holds a seat, who waits.\n")
+	}
 	b.WriteString(signInMailText(signIn))
 	return licensing.MailMessage{To: r.Agency.Contacts, Subject: fmt.Sprintf("License report %s: %s", r.Date, r.Agency.ID), Text: b.String()}
 }

@@ -31,9 +31,13 @@ type Config struct {
 	Mailer     licensing.Mailer
 	// Effects makes each mail happen once, and keeps two copies of a
 	// scheduled run from acting at once.
-	Effects   *licensing.Effects
-	Reporting Reporting
-	Terms     licensing.Terms
+	Effects *licensing.Effects
+	// Provisioning reads where the agencies' delegated groups stand, for
+	// the Provisioning sheet of their payroll workbooks; nil leaves the
+	// sheet out.
+	Provisioning licensing.ProvisioningReader
+	Reporting    Reporting
+	Terms        licensing.Terms
 	// CentralIT are the addresses that get the enterprise summary and the
 	// audit.
 	CentralIT []string

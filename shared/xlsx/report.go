@@ -35,9 +35,10 @@ const (
 const excelMaxRows = excelize.TotalRows
 
 // ReportWriter writes the license reports as XLSX workbooks with excelize:
-// an agency's report (Summary, Users, Purchases) and central IT's
-// enterprise summary. Summaries are ordinary sheets with real number
-// and date cells, a frozen header, an Excel table (filter buttons, banded
+// an agency's report (Summary, Users, Purchases, and Provisioning for an
+// agency with delegated groups) and central IT's enterprise summary.
+// Summaries are ordinary sheets with real number and date cells, a frozen
+// header, an Excel table (filter buttons, banded
 // rows), totals and the sentences that explain them; user lists are
 // streamed, so memory does not grow with the number of users. Text from
 // users, agencies and purchases is written so that no spreadsheet
@@ -83,10 +84,15 @@ func NewReportWriter(opts ...ReportOption) *ReportWriter {
 
 // WriteAgencyReport writes r to w as a workbook with the sheets Summary
 // (products, totals and a chart of purchased against in use), Users
-// (streamed from users, which may be nil) and Purchases. An error from
-// users or w is returned as it is; anything else is Internal.
+// (streamed from users, which may be nil), Purchases and, when
+// r.Provisioning is set, Provisioning. An error from users or w is
+// returned as it is; anything else is Internal.
 func (rw *ReportWriter) WriteAgencyReport(w io.Writer, r licensing.AgencyReport, users licensing.UserSource) error {
-	return rw.write(w, []string{sheetSummary, sheetUsers, sheetPurchases}, func(f *excelize.File, st *styles) error {
+	sheets := []string{sheetSummary, sheetUsers, sheetPurchases}
+	if r.Provisioning != nil {
+		sheets = append(sheets, sheetProvisioning)
+	}
+	return rw.write(w, sheets, func(f *excelize.File, st *styles) error {
 		if err := rw.summary(f, st, r); err != nil {
 			return err
 		}
@@ -98,7 +104,13 @@ func (rw *ReportWriter) WriteAgencyReport(w io.Writer, r licensing.AgencyReport,
 		}, users); err != nil {
 			return err
 		}
-		return rw.purchases(f, st, r.Purchases)
+		if err := rw.purchases(f, st, r.Purchases); err != nil {
+			return err
+		}
+		if r.Provisioning == nil {
+			return nil
+		}
+		return rw.provisioning(f, st, r.Provisioning)
 	})
 }
 

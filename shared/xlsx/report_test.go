@@ -550,6 +550,10 @@ func TestFormulaInjection(t *testing.T) {
 			r.SnapshotID = s
 			r.Products = []licensing.ProductLine{{Name: s, PartNumber: s, Purchased: 1, InUse: 2, Available: -1, Status: s}}
 			r.Purchases = []licensing.PurchaseLine{{PONumber: s, Reseller: s, ProductName: s, PartNumber: s, Quantity: 1}}
+			seat := licensing.SeatEntry{UserID: "u", UserPrincipalName: s, Error: s}
+			r.Provisioning = &licensing.ProvisioningState{Agency: s, Products: []licensing.ProductSeats{{
+				Name: s, GroupID: s, Cap: 1, Assigned: []licensing.SeatEntry{seat}, Errors: []licensing.SeatEntry{seat},
+			}}}
 			es := licensing.EnterpriseSummary{Date: reportDate, DataAsOf: dataAsOf, SnapshotID: s,
 				Rows:   []licensing.EnterpriseRow{{Agency: s, AgencyName: s, ProductLine: r.Products[0]}},
 				Tenant: []licensing.TenantCheckRow{{Name: s, PartNumber: s, Note: s}},
@@ -569,7 +573,9 @@ func TestFormulaInjection(t *testing.T) {
 			}{
 				{agency.Bytes(), []string{"Summary!B2", "Summary!B3", "Summary!B6", "Summary!A10", "Summary!B10", "Summary!F10",
 					"Users!A2", "Users!B2", "Users!C2", "Users!D2", "Users!G2",
-					"Purchases!A2", "Purchases!B2", "Purchases!C2", "Purchases!D2"}},
+					"Purchases!A2", "Purchases!B2", "Purchases!C2", "Purchases!D2",
+					// Agency, product, group, the members' names and the error.
+					"Provisioning!B2", "Provisioning!A7", "Provisioning!B8", "Provisioning!A17", "Provisioning!A18", "Provisioning!D18"}},
 				{enterprise.Bytes(), []string{"Agencies!B4", "Agencies!A9", "Agencies!B9", "Agencies!C9", "Agencies!D9", "Agencies!H9",
 					"Tenant check!A2", "Tenant check!B2", "Tenant check!G2",
 					"Unattributed!A2", "Unattributed!B2", "Unattributed!C2", "Unattributed!D2", "Unattributed!G2",

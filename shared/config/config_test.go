@@ -328,12 +328,13 @@ func TestWorkflowSettings(t *testing.T) {
 		return m
 	}
 	cfg, err := Load(env(with("MAIL_SENDER", "Licensing@Central.example.gov", "CENTRAL_IT_EMAIL", "a@it.example.gov, b@it.example.gov",
-		"APP_URL", "https://func.example.net/", "FISCAL_YEAR_END", "09-30", "ACTIVATION_CHECK_EVERY", "30m")))
+		"APP_URL", "https://func.example.net/", "FISCAL_YEAR_END", "09-30", "ACTIVATION_CHECK_EVERY", "30m", "DEFAULT_USAGE_LOCATION", "us")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Workflow{CentralIT: []string{"a@it.example.gov", "b@it.example.gov"}, AppURL: "https://func.example.net", MaxRequestBytes: 20 << 20,
-		GraceDays: 31, FiscalYearEndMonth: time.September, FiscalYearEndDay: 30, CheckEvery: 30 * time.Minute, WaitFor: 14 * 24 * time.Hour, EffectLease: 2 * time.Minute}
+		GraceDays: 31, FiscalYearEndMonth: time.September, FiscalYearEndDay: 30, CheckEvery: 30 * time.Minute, WaitFor: 14 * 24 * time.Hour, EffectLease: 2 * time.Minute,
+		DefaultUsageLocation: "US"}
 	if diff := cmp.Diff(want, cfg.Workflow); diff != "" {
 		t.Errorf("workflow (-want +got):\n%s", diff)
 	}
@@ -341,7 +342,8 @@ func TestWorkflowSettings(t *testing.T) {
 		t.Errorf("mail = %+v", cfg.Mail)
 	}
 	_, err = Load(env(with("MAIL_MODE", "smtp", "CENTRAL_IT_EMAIL", "x; y", "APP_URL", "http://func.example.net", "MAX_REQUEST_MB", "500",
-		"ENTITLEMENT_GRACE_DAYS", "-1", "FISCAL_YEAR_END", "June 30", "ACTIVATION_CHECK_EVERY", "500ms", "ACTIVATION_WAIT_DAYS", "0")))
+		"ENTITLEMENT_GRACE_DAYS", "-1", "FISCAL_YEAR_END", "June 30", "ACTIVATION_CHECK_EVERY", "500ms", "ACTIVATION_WAIT_DAYS", "0",
+		"DEFAULT_USAGE_LOCATION", "USA")))
 	cerr, ok := err.(*Error)
 	if !ok {
 		t.Fatalf("err = %v", err)
@@ -350,7 +352,7 @@ func TestWorkflowSettings(t *testing.T) {
 	for _, p := range cerr.Problems {
 		keys = append(keys, p[:strings.IndexByte(p, ':')])
 	}
-	wantKeys := []string{"MAIL_MODE", "CENTRAL_IT_EMAIL", "CENTRAL_IT_EMAIL", "APP_URL", "MAX_REQUEST_MB", "ENTITLEMENT_GRACE_DAYS", "FISCAL_YEAR_END", "ACTIVATION_CHECK_EVERY", "ACTIVATION_WAIT_DAYS"}
+	wantKeys := []string{"MAIL_MODE", "CENTRAL_IT_EMAIL", "CENTRAL_IT_EMAIL", "APP_URL", "MAX_REQUEST_MB", "ENTITLEMENT_GRACE_DAYS", "FISCAL_YEAR_END", "ACTIVATION_CHECK_EVERY", "DEFAULT_USAGE_LOCATION", "ACTIVATION_WAIT_DAYS"}
 	if diff := cmp.Diff(wantKeys, keys); diff != "" {
 		t.Errorf("problems (-want +got):\n%s\n%v", diff, err)
 	}

@@ -167,3 +167,24 @@ func TestPlanLargeGroupIsStable(t *testing.T) {
 		t.Errorf("assigned %d, free %d; want 100 and 900", assigned, *in.free)
 	}
 }
+
+func TestPlanRecentRefusalHoldsNoSeat(t *testing.T) {
+	in := input(1, member("alice", false), member("bob", false))
+	in.known["alice"] = licensing.SeatMember{UserID: "alice", FirstSeen: t0.Add(-2 * time.Hour), State: licensing.SeatFailed,
+		Since: t0.Add(-time.Hour), Error: licensing.ReasonMutuallyExclusive}
+	in.known["bob"] = licensing.SeatMember{UserID: "bob", FirstSeen: t0.Add(-time.Hour)}
+	p := plan(in)
+	if got, want := lines(p), "skip alice, assign bob"; got != want {
+		t.Errorf("plan = %s; want %s", got, want)
+	}
+	if s := p.seats[0]; s.State != licensing.SeatFailed || s.Error != licensing.ReasonMutuallyExclusive || !s.Since.Equal(t0.Add(-time.Hour)) {
+		t.Errorf("alice = %+v; want the refusal kept as it was", s)
+	}
+	// A day after the refusal it is tried again.
+	in = input(1, member("alice", false), member("bob", false))
+	in.known["alice"] = licensing.SeatMember{UserID: "alice", FirstSeen: t0.Add(-48 * time.Hour), State: licensing.SeatFailed,
+		Since: t0.Add(-25 * time.Hour), Error: licensing.ReasonMutuallyExclusive}
+	if got, want := lines(plan(in)), "assign alice, wait bob"; got != want {
+		t.Errorf("a day later plan = %s; want %s", got, want)
+	}
+}

@@ -699,7 +699,10 @@ func TestGroupUserMembers(t *testing.T) {
 	})
 	nested := "aaaaaaaa-0000-4000-8000-000000000002"
 	f.tenant.PutDevice(graphfake.Device{ID: "dddddddd-0000-4000-8000-000000000001", DisplayName: "kiosk"})
-	f.tenant.PutGroup(graphfake.Group{ID: nested, DisplayName: "nested", Members: []string{userID(2), userID(3), groupE3}})
+	f.tenant.PutDevice(graphfake.Device{ID: "dddddddd-0000-4000-8000-000000000002", DisplayName: "Vendor", Type: "orgContact"})
+	f.tenant.PutDevice(graphfake.Device{ID: "dddddddd-0000-4000-8000-000000000003", DisplayName: "Sync app", Type: "servicePrincipal"})
+	f.tenant.PutGroup(graphfake.Group{ID: nested, DisplayName: "nested", Members: []string{userID(2), userID(3), groupE3,
+		"dddddddd-0000-4000-8000-000000000002", "dddddddd-0000-4000-8000-000000000003"}})
 	f.tenant.PutGroup(graphfake.Group{ID: groupE3, DisplayName: "E3 users", Members: []string{
 		userID(1), nested, "dddddddd-0000-4000-8000-000000000001", userID(2),
 	}})
@@ -710,7 +713,7 @@ func TestGroupUserMembers(t *testing.T) {
 		want     []string
 		wantCode licensing.Code
 	}{
-		{"nested, devices skipped, each user once", groupE3, []string{userID(1), userID(2), userID(3), userID(5)}, ""},
+		{"nested, devices, contacts and service principals skipped, each user once", groupE3, []string{userID(1), userID(2), userID(3), userID(5)}, ""},
 		{"nested group alone", nested, []string{userID(2), userID(3), userID(1), userID(5)}, ""},
 		{"missing group", "aaaaaaaa-0000-4000-8000-0000000000ff", nil, licensing.NotFound},
 		{"not a GUID", "E3 users", nil, licensing.Invalid},

@@ -630,10 +630,10 @@ func (s *Server) transitiveMembers(base, group string, usersOnly bool, q url.Val
 			w.key("displayName")
 			w.strOrNull(t.groups[m.id].DisplayName)
 			w.close('}')
-		case kindDevice:
+		default:
 			w.open('{')
 			w.key("@odata.type")
-			w.str(kindDevice)
+			w.str(m.kind)
 			w.key("id")
 			w.str(m.id)
 			w.key("displayName")

@@ -77,11 +77,14 @@ type Group struct {
 	Members []string
 }
 
-// Device is a device object; it exists so that groups can have members that
-// are not users.
+// Device is a directory object that is not a user or a group (a device by
+// default); it exists so that groups can have members that are not users.
 type Device struct {
 	ID          string
 	DisplayName string
+	// Type is the object's type: device when empty, or orgContact,
+	// servicePrincipal.
+	Type string
 }
 
 // Sku is one subscribed SKU. Its consumed units are counted from the users'
@@ -492,7 +495,7 @@ const (
 type memberRef struct {
 	kind string
 	slot int    // users
-	id   string // groups and devices
+	id   string // groups and other objects
 }
 
 // transitiveMembers lists the members of group id, through nested groups,
@@ -536,7 +539,7 @@ func (t *Tenant) transitiveMembers(id string) ([]memberRef, bool) {
 				queue = append(queue, m)
 			case t.devices[m] != nil:
 				seenObj[m] = true
-				out = append(out, memberRef{kind: kindDevice, id: m})
+				out = append(out, memberRef{kind: "#microsoft.graph." + orDefault(t.devices[m].Type, "device"), id: m})
 			}
 		}
 	}

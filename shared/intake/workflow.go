@@ -461,29 +461,41 @@ func (s *Service) ConfirmActivation(ctx context.Context, caller *licensing.Princ
 	if err != nil {
 		return licensing.ServiceRequest{}, nil, err
 	}
-	sr, err := s.getRequest(ctx, op, id)
-	if err != nil {
-		return licensing.ServiceRequest{}, nil, err
-	}
-	switch sr.Status {
-	case licensing.StatusActivated, licensing.StatusClosed:
-		next, err := s.queueNext(ctx, sr)
-		return sr, next, err
-	case licensing.StatusRecorded, licensing.StatusAwaitingActivation:
-	default:
-		return licensing.ServiceRequest{}, nil, licensing.Errorf(op, licensing.Conflict, "Service request %s is %s; it can be confirmed once it is recorded (its ledger lines exist).", sr.ID, sr.Status)
-	}
 	why := "activation confirmed by " + acc.Who
 	if note = strings.TrimSpace(note); note != "" {
 		why += ": " + licensing.Truncate(note)
 	}
-	stored, err := s.activate(ctx, sr, acc.Who, why)
-	if err != nil {
-		return licensing.ServiceRequest{}, nil, err
+	// The workflow's own steps write the request too (a verify step
+	// counting its looks): a confirmation that loses that race reads the
+	// request again and confirms it on the new version.
+	for attempt := 1; ; attempt++ {
+		sr, err := s.getRequest(ctx, op, id)
+		if err != nil {
+			return licensing.ServiceRequest{}, nil, err
+		}
+		switch sr.Status {
+		case licensing.StatusActivated, licensing.StatusClosed:
+			next, err := s.queueNext(ctx, sr)
+			return sr, next, err
+		case licensing.StatusRecorded, licensing.StatusAwaitingActivation:
+		default:
+			return licensing.ServiceRequest{}, nil, licensing.Errorf(op, licensing.Conflict, "Service request %s is %s; it can be confirmed once it is recorded (its ledger lines exist).", sr.ID, sr.Status)
+		}
+		stored, err := s.activate(ctx, sr, acc.Who, why)
+		if licensing.ErrorCode(err) == licensing.Stale && attempt < confirmAttempts {
+			continue
+		}
+		if err != nil {
+			return licensing.ServiceRequest{}, nil, err
+		}
+		next, err := s.queueNext(ctx, *stored)
+		return *stored, next, err
 	}
-	next, err := s.queueNext(ctx, *stored)
-	return *stored, next, err
 }
+
+// confirmAttempts is how many times a confirmation tries when the request
+// changes under it.
+const confirmAttempts = 3
 
 // FailPoisoned handles a step message that the host gave up on after its
 // retries (it reached activation-steps-poison): the request is marked

@@ -31,14 +31,25 @@ type intakeFixture struct {
 
 func newIntakeFixture(t *testing.T) *intakeFixture {
 	t.Helper()
+	return newIntakeFixtureWith(t, nil)
+}
+
+// newIntakeFixtureWith builds the fixture with its request store passed
+// through wrap (when not nil).
+func newIntakeFixtureWith(t *testing.T, wrap func(licensing.RequestStore) licensing.RequestStore) *intakeFixture {
+	t.Helper()
 	f := &intakeFixture{store: memstore.New(), dir: fakes.NewDirectory(), mail: &fakes.Mailbox{}, later: &fakes.Steps{},
 		clock: time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC), admin: &licensing.Principal{Name: fakes.Admin},
 		doaRep: &licensing.Principal{Name: fakes.Delegate}}
 	n := 0
+	var requests licensing.RequestStore = f.store
+	if wrap != nil {
+		requests = wrap(f.store)
+	}
 	f.auth = licensing.NewAuthorizer(f.store, []string{fakes.Admin}, false)
 	f.svc = intake.NewService(intake.Config{
 		Auth: f.auth, Agencies: f.store, Files: f.store, Directory: f.dir,
-		Purchases: f.store, Requests: f.store, Steps: f.later, Mailer: f.mail, Catalog: fakes.BuiltinCatalog{},
+		Purchases: f.store, Requests: requests, Steps: f.later, Mailer: f.mail, Catalog: fakes.BuiltinCatalog{},
 		Effects:  licensing.NewEffects(f.store, f.now, 0),
 		Workflow: intake.Workflow{CentralIT: []string{fakes.CentralIT}, AppURL: "https://func.example.net", CheckEvery: 6 * time.Hour, WaitFor: 48 * time.Hour},
 		Now:      f.now,
@@ -450,5 +461,47 @@ func TestStepErrorsFollowTheQueuePolicy(t *testing.T) {
 	}
 	if st := f.request(t, res.Request.ID).Status; st != licensing.StatusRecorded {
 		t.Errorf("status after a failed route = %s, want recorded (nothing half done)", st)
+	}
+}
+
+// racingRequests writes the request once more (as a verify step would)
+// right before the first update that activates it, so that update is stale.
+type racingRequests struct {
+	licensing.RequestStore
+	raced bool
+}
+
+func (r *racingRequests) UpdateRequest(ctx context.Context, sr licensing.ServiceRequest) (licensing.ServiceRequest, error) {
+	if !r.raced && sr.Status == licensing.StatusActivated {
+		r.raced = true
+		cur, err := r.RequestStore.GetRequest(ctx, sr.ID)
+		if err != nil {
+			return cur, err
+		}
+		if _, err := r.RequestStore.UpdateRequest(ctx, cur); err != nil {
+			return cur, err
+		}
+	}
+	return r.RequestStore.UpdateRequest(ctx, sr)
+}
+
+// TestConfirmActivationWinsARaceWithTheWorkflow: an admin's confirmation
+// that meets a write of the workflow's own step confirms on the new version
+// instead of answering stale.
+func TestConfirmActivationWinsARaceWithTheWorkflow(t *testing.T) {
+	race := &racingRequests{}
+	f := newIntakeFixtureWith(t, func(s licensing.RequestStore) licensing.RequestStore { race.RequestStore = s; return race })
+	ctx := context.Background()
+	res, err := f.svc.SubmitPurchaseOrder(ctx, f.doaRep, completePO())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.drive(t, res.Next)
+	sr, next, err := f.svc.ConfirmActivation(ctx, f.admin, res.Request.ID, "seen on the portal")
+	if err != nil || !race.raced {
+		t.Fatalf("confirm: %v (raced %v); want confirmed on the second try", err, race.raced)
+	}
+	if sr.Status != licensing.StatusActivated || len(next) != 1 || next[0].Step != licensing.StepClose {
+		t.Errorf("confirmed: %s, next %v", sr.Status, next)
 	}
 }

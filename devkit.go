@@ -35,17 +35,18 @@ func init() {
 		defer a.close()
 		tenant, _ := a.tenant.(*graphfake.Server)
 		return demo.Run(ctx, demo.Env{
-			Config:      cfg,
-			Log:         log,
-			StorageName: a.storageName,
-			InitStorage: a.initStorage,
-			Tables:      a.tables.TableNames(),
-			Containers:  []string{a.container},
-			Runs:        a.runs,
-			Usage:       a.usage,
-			Blobs:       a.blobs,
-			Tenant:      tenant,
-			Environ:     os.Environ(),
+			Config:       cfg,
+			Log:          log,
+			StorageName:  a.storageName,
+			InitStorage:  a.initStorage,
+			Tables:       a.tables.TableNames(),
+			Containers:   []string{a.container},
+			Runs:         a.runs,
+			Usage:        a.usage,
+			Provisioning: a.provisioning,
+			Blobs:        a.blobs,
+			Tenant:       tenant,
+			Environ:      os.Environ(),
 		}, out)
 	}
 }

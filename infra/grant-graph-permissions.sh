@@ -3,10 +3,19 @@
 # permissions it uses. Managed identities get app roles only through an app
 # role assignment (there is no portal button); run this once as a Privileged
 # Role Administrator after deploying main.bicep:
-#   infra/grant-graph-permissions.sh <identityPrincipalId>
-# (identityPrincipalId is an output of the deployment.)
+#   infra/grant-graph-permissions.sh <identityPrincipalId> [--usage-location]
+# (identityPrincipalId is an output of the deployment.) Pass --usage-location
+# when the app has DEFAULT_USAGE_LOCATION set: only then does it need
+# User.ReadWrite.All, which can change any user, so it is not granted
+# otherwise.
 set -euo pipefail
-principal=${1:?usage: $0 <managed identity principal (object) id>}
+principal=${1:?usage: $0 <managed identity principal (object) id> [--usage-location]}
+usage_location=false
+case "${2:-}" in
+  "") ;;
+  --usage-location) usage_location=true ;;
+  *) echo "usage: $0 <managed identity principal (object) id> [--usage-location]" >&2; exit 2 ;;
+esac
 
 # What each permission is for:
 #   User.Read.All                  read users and their licenses (usage snapshot)
@@ -14,14 +23,18 @@ principal=${1:?usage: $0 <managed identity principal (object) id>}
 #   GroupMember.Read.All           delegated group members (capped provisioning, group attribution)
 #   AuditLog.Read.All              last sign-in (needs Entra ID P1; optional)
 #   LicenseAssignment.ReadWrite.All assign and remove licenses (capped provisioning)
+#   User.ReadWrite.All             set usageLocation before licensing (only with DEFAULT_USAGE_LOCATION)
 #   Mail.Send                      report and notification mail (scope it to one mailbox with
 #                                  Exchange RBAC for Applications)
 #   Mail.ReadWrite                 draft + upload session for attachments over 3 MB
 permissions=(User.Read.All Organization.Read.All GroupMember.Read.All AuditLog.Read.All
-  LicenseAssignment.ReadWrite.All Mail.Send Mail.ReadWrite)
+  LicenseAssignment.ReadWrite.All User.ReadWrite.All Mail.Send Mail.ReadWrite)
 
 graph_sp=$(az ad sp show --id 00000003-0000-0000-c000-000000000000 --query id -o tsv)
 for p in "${permissions[@]}"; do
+  if [ "$p" = User.ReadWrite.All ] && [ "$usage_location" != true ]; then
+    echo "$p: not granted (needed only with DEFAULT_USAGE_LOCATION; pass --usage-location)"; continue
+  fi
   role=$(az ad sp show --id 00000003-0000-0000-c000-000000000000 \
     --query "appRoles[?value=='$p' && contains(allowedMemberTypes, 'Application')].id | [0]" -o tsv)
   if [ -z "$role" ]; then echo "no app role $p on Microsoft Graph" >&2; exit 1; fi

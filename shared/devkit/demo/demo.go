@@ -22,13 +22,15 @@ import (
 	"github.com/shared-tenant/licensetrack/shared/devkit/funchost"
 	"github.com/shared-tenant/licensetrack/shared/graph/graphfake"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
+	"github.com/shared-tenant/licensetrack/shared/provisioning"
 	"github.com/shared-tenant/licensetrack/shared/usage"
 )
 
 // Env is what the demo is given by the process that runs it: the settings,
-// the storage it prepares, the services it calls directly (a snapshot and
-// the payroll run, as their timers would), the blob container it reads mail
-// and reports from, and the synthetic tenant it plays central IT in.
+// the storage it prepares, the services it calls directly (a snapshot, the
+// payroll run and a provisioning run, as their timers would), the blob
+// container it reads mail and reports from, and the synthetic tenant it
+// plays central IT and a delegate in.
 type Env struct {
 	Config      config.Config
 	Log         *slog.Logger
@@ -38,8 +40,10 @@ type Env struct {
 	Containers  []string
 	Runs        *licensing.Runs
 	Usage       *usage.Service
-	Blobs       *blobstore.Store
-	Tenant      *graphfake.Server
+	// Provisioning runs capped group provisioning.
+	Provisioning *provisioning.Service
+	Blobs        *blobstore.Store
+	Tenant       *graphfake.Server
 	// Environ is the process environment the handler is started with.
 	Environ []string
 }
@@ -207,6 +211,9 @@ func demoFlow(ctx context.Context, cfg config.Config, a Env, out io.Writer, step
 	if err := demoPayroll(ctx, cfg, a, host, api, out, step); err != nil {
 		return err
 	}
+	if err := demoProvisioning(ctx, a, api, gen, out, step); err != nil {
+		return err
+	}
 
 	status, resp, err = api.do(ctx, http.MethodGet, "/runs?limit=3", nil)
 	if err != nil {
@@ -254,6 +261,22 @@ func (c *demoClient) do(ctx context.Context, method, path string, body []byte) (
 		ct = "application/json"
 	}
 	return c.send(ctx, method, path, ct, body)
+}
+
+// decode calls the API without a body and decodes its 200 answer into v;
+// any other status is an error quoting the answer.
+func (c *demoClient) decode(ctx context.Context, method, path string, v any) error {
+	status, resp, err := c.do(ctx, method, path, nil)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("%s /api%s answered %d: %s", method, path, status, resp)
+	}
+	if err := json.Unmarshal(resp, v); err != nil {
+		return fmt.Errorf("%s /api%s: %w", method, path, err)
+	}
+	return nil
 }
 
 // as returns a client calling as caller.

@@ -11,8 +11,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"encoding/json"
-
 	"github.com/shared-tenant/licensetrack/shared/blobstore"
 	"github.com/shared-tenant/licensetrack/shared/config"
 	"github.com/shared-tenant/licensetrack/shared/devkit/funchost"
@@ -47,15 +45,8 @@ func demoPayroll(ctx context.Context, cfg config.Config, a Env, host *funchost.H
 	}
 	step("copied %d workbooks to %s/ (open %s/DOT.xlsx, an agency over its Office 365 E3, and enterprise-summary.xlsx)", n, dir, dir)
 
-	status, resp, err := api.do(ctx, http.MethodGet, "/reports/licenses?format=json", nil)
-	if err != nil {
-		return err
-	}
-	if status != http.StatusOK {
-		return fmt.Errorf("GET /api/reports/licenses answered %d: %s", status, resp)
-	}
 	var rep licenseReport
-	if err := json.Unmarshal(resp, &rep); err != nil {
+	if err := api.decode(ctx, http.MethodGet, "/reports/licenses?format=json", &rep); err != nil {
 		return err
 	}
 	step("GET /api/reports/licenses -> purchased against in use per agency (snapshot %s):", rep.Snapshot)

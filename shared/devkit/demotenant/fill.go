@@ -34,28 +34,23 @@ const delegatedMembers = 25
 func (g *Generator) Fill(t *graphfake.Tenant) Stats {
 	st := g.walk()
 	t.SetSource(g)
-	for i, a := range g.agencies {
+	for _, a := range g.agencies {
 		if a.LicenseGroupID != "" {
 			t.PutGroup(graphfake.Group{ID: a.LicenseGroupID, DisplayName: a.ID + " Office 365 E3 users"})
-		}
-		for _, dg := range a.DelegatedGroups {
-			t.PutGroup(graphfake.Group{ID: dg.GroupID, DisplayName: a.ID + " Visio users", Members: g.delegatedMembers(i)})
 		}
 	}
 	// The first delegated group also holds a device and a nested group, as
 	// real groups do.
 	if len(g.agencies[0].DelegatedGroups) > 0 {
-		first := g.agencies[0].DelegatedGroups[0].GroupID
-		nested := fmt.Sprintf("%s-a%03x-%012x", g.idPrefix, 3, 0)
-		device := fmt.Sprintf("%s-d%03x-%012x", g.idPrefix, 0, 1)
-		t.PutDevice(graphfake.Device{ID: device, DisplayName: "DOA-KIOSK-01"})
 		var nestedMembers []string
 		if g.opts.Users > 0 {
 			nestedMembers = append(nestedMembers, g.UserID(g.opts.Users-1))
 		}
-		t.PutGroup(graphfake.Group{ID: nested, DisplayName: "DOA Visio contractors", Members: nestedMembers})
-		members := append(g.delegatedMembers(0), device, nested)
-		t.PutGroup(graphfake.Group{ID: first, DisplayName: g.agencies[0].ID + " Visio users", Members: members})
+		t.PutDevice(graphfake.Device{ID: g.kioskID(), DisplayName: "DOA-KIOSK-01"})
+		t.PutGroup(graphfake.Group{ID: g.nestedGroupID(), DisplayName: "DOA Visio contractors", Members: nestedMembers})
+	}
+	for _, dg := range g.DelegatedGroups() {
+		t.PutGroup(dg)
 	}
 	for _, s := range SKUs() {
 		bought := 0
@@ -176,3 +171,27 @@ func (g *Generator) delegatedMembers(agency int) []string {
 	}
 	return out
 }
+
+// DelegatedGroups returns the agencies' delegated groups as Fill puts them
+// in the tenant, with their direct members (users, and for the first one a
+// device and a nested group), so that a caller can change a group's
+// membership with Tenant.PutGroup as a delegate would in Entra ID.
+func (g *Generator) DelegatedGroups() []graphfake.Group {
+	var out []graphfake.Group
+	for i, a := range g.agencies {
+		for _, dg := range a.DelegatedGroups {
+			members := g.delegatedMembers(i)
+			if i == 0 {
+				members = append(members, g.kioskID(), g.nestedGroupID())
+			}
+			out = append(out, graphfake.Group{ID: dg.GroupID, DisplayName: a.ID + " Visio users", Members: members})
+		}
+	}
+	return out
+}
+
+// nestedGroupID is the group nested in the first delegated group.
+func (g *Generator) nestedGroupID() string { return fmt.Sprintf("%s-a%03x-%012x", g.idPrefix, 3, 0) }
+
+// kioskID is the device in the first delegated group.
+func (g *Generator) kioskID() string { return fmt.Sprintf("%s-d%03x-%012x", g.idPrefix, 0, 1) }

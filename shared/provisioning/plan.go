@@ -54,7 +54,11 @@ type groupInput struct {
 	known map[string]licensing.SeatMember
 	// grants are the app's grants of the SKU (all agencies), by user id.
 	grants map[string]licensing.LicenseGrant
-	now    time.Time
+	// byAgency lists the keys of grants by the grant's agency, so that a
+	// group looks only at its own agency's grants for members who left
+	// (see grantsByAgency); nil: plan groups grants itself.
+	byAgency map[string][]string
+	now      time.Time
 	// defaultLocation is DEFAULT_USAGE_LOCATION ("" when not set).
 	defaultLocation string
 	// free is what is left of the tenant's free units of the SKU, shared
@@ -175,8 +179,12 @@ func plan(in groupInput) groupPlan {
 	}
 	// Grants of this agency whose user left the group.
 	var left []licensing.LicenseGrant
-	for id, g := range in.grants {
-		if !present[id] && g.Owned(in.agency) {
+	byAgency := in.byAgency
+	if byAgency == nil {
+		byAgency = grantsByAgency(in.grants)
+	}
+	for _, id := range byAgency[in.agency] {
+		if g := in.grants[id]; !present[id] && g.Owned(in.agency) {
 			left = append(left, g)
 		}
 	}
@@ -248,4 +256,15 @@ func plan(in groupInput) groupPlan {
 	}
 	sort.Strings(p.gone)
 	return p
+}
+
+// grantsByAgency lists the user ids of grants by the agency each grant
+// names. Planning reads it once per SKU instead of going through every
+// agency's grants for each group.
+func grantsByAgency(grants map[string]licensing.LicenseGrant) map[string][]string {
+	out := map[string][]string{}
+	for id, g := range grants {
+		out[g.Agency] = append(out[g.Agency], id)
+	}
+	return out
 }

@@ -124,6 +124,7 @@ func (s *Service) prepare(ctx context.Context, opts Options, res *Result, log *s
 	}
 	today := licensing.DateOf(res.AsOf, s.cfg.Location)
 	grants := map[string]map[string]licensing.LicenseGrant{}
+	byAgency := map[string]map[string][]string{}
 	var works []*work
 	for _, a := range agencies {
 		if len(a.DelegatedGroups) == 0 {
@@ -164,8 +165,9 @@ func (s *Service) prepare(ctx context.Context, opts Options, res *Result, log *s
 				if grants[sku.SkuID], err = s.grants(ctx, sku.SkuID); err != nil {
 					return nil, err
 				}
+				byAgency[sku.SkuID] = grantsByAgency(grants[sku.SkuID])
 			}
-			w.in.grants = grants[sku.SkuID]
+			w.in.grants, w.in.byAgency = grants[sku.SkuID], byAgency[sku.SkuID]
 			w.plan = plan(w.in)
 			pr.Plan = w.plan.actions
 			works = append(works, w)

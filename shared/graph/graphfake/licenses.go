@@ -2,6 +2,7 @@ package graphfake
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -349,9 +350,27 @@ func (t *Tenant) assign(id string, add, remove []string) (User, *reply) {
 			kept = append(kept, LicenseState{SkuID: sku})
 		}
 	}
+	before := activeSkus(u)
 	u.Licenses = kept
 	t.putLocked(u)
+	t.carryConsumed(consumed, before, activeSkus(u))
 	return cloneUser(u), nil
+}
+
+// carryConsumed keeps the consumed-units count valid across one user's
+// change from the SKUs before to those after, so that an assignment does
+// not recount every user of the tenant; consumed is the count before the
+// change. The count is copied, not changed in place: Skus hands it out.
+// t.mu must be held for writing.
+func (t *Tenant) carryConsumed(consumed map[string]int, before, after []string) {
+	next := maps.Clone(consumed)
+	for _, sku := range before {
+		next[sku]--
+	}
+	for _, sku := range after {
+		next[sku]++
+	}
+	t.consumed, t.consumedVersion, t.consumedValid = next, t.seq, true
 }
 
 // liveUser returns the user with id; t.mu must be held.

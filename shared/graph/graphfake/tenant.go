@@ -23,6 +23,7 @@
 package graphfake
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -174,6 +175,10 @@ type Tenant struct {
 	consumedVersion uint64
 	consumedValid   bool
 	members         map[string]memberCache
+	// licensedBy lists the users holding a license through each group
+	// (see groupLicensed), valid while licensedByVersion matches seq.
+	licensedBy        map[string][]int
+	licensedByVersion uint64
 }
 
 type memberCache struct {
@@ -543,24 +548,48 @@ func (t *Tenant) transitiveMembers(id string) ([]memberRef, bool) {
 			}
 		}
 	}
-	for slot := 0; slot < t.baseLen+t.extra; slot++ {
-		if seenUser[slot] {
-			continue
+	var licensed []int
+	by := t.groupLicensed()
+	for g := range reached {
+		licensed = append(licensed, by[g]...)
+	}
+	slices.Sort(licensed)
+	for _, slot := range licensed {
+		if !seenUser[slot] {
+			seenUser[slot] = true
+			out = append(out, memberRef{kind: kindUser, slot: slot})
 		}
+	}
+	t.members[id] = memberCache{version: t.seq, list: out}
+	return out, true
+}
+
+// groupLicensed returns, by group id, the slots of the live users holding
+// a license through the group, in slot order. One pass over the users
+// serves every group read until the tenant changes. t.mu must be held for
+// writing (it caches).
+func (t *Tenant) groupLicensed() map[string][]int {
+	if t.licensedBy != nil && t.licensedByVersion == t.seq {
+		return t.licensedBy
+	}
+	by := map[string][]int{}
+	for slot := 0; slot < t.baseLen+t.extra; slot++ {
 		u, live := t.userAt(slot)
 		if !live {
 			continue
 		}
 		for _, l := range u.Licenses {
-			if l.AssignedByGroup != "" && reached[strings.ToLower(l.AssignedByGroup)] {
-				seenUser[slot] = true
-				out = append(out, memberRef{kind: kindUser, slot: slot})
-				break
+			if l.AssignedByGroup == "" {
+				continue
+			}
+			g := strings.ToLower(l.AssignedByGroup)
+			if list := by[g]; len(list) == 0 || list[len(list)-1] != slot {
+				by[g] = append(list, slot)
 			}
 		}
 	}
-	t.members[id] = memberCache{version: t.seq, list: out}
-	return out, true
+	t.licensedBy, t.licensedByVersion = by, t.seq
+	return by
 }
 
 // AddSeats adds n prepaid (enabled) units to the SKU, creating it when the

@@ -55,23 +55,24 @@ type provisionRig struct {
 // userID is the object id of test user n.
 func userID(n int) string { return fmt.Sprintf("0000000%d-aaaa-4bbb-8ccc-%012d", n%10, n) }
 
+// upTo lists the user numbers 1 to n.
+func upTo(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i + 1
+	}
+	return out
+}
+
 func upn(n int) string { return fmt.Sprintf("u%02d@doa.example.gov", n) }
 
 func newProvisionRig(t *testing.T, visioUnits int) *provisionRig {
 	t.Helper()
-	acct := azuritetest.Account(t)
 	ctx := context.Background()
-	tsvc, err := acct.TableService()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bsvc, err := acct.BlobService()
-	if err != nil {
-		t.Fatal(err)
-	}
 	name := azuritetest.Name(t, "prov")
 	r := &provisionRig{t: t, tenant: graphfake.NewTenant(), now: time.Date(2026, 11, 2, 15, 0, 0, 0, time.UTC),
-		tables: tablestore.New(tsvc, tablestore.Options{TablePrefix: name}), blobs: blobstore.New(bsvc, name)}
+		tables: tablestore.New(azuritetest.TableService(t), tablestore.Options{TablePrefix: name}),
+		blobs:  blobstore.New(azuritetest.BlobService(t), name)}
 	if err := r.tables.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +90,7 @@ func newProvisionRig(t *testing.T, visioUnits int) *provisionRig {
 	r.server = graphfake.NewServer(r.tenant, quiet)
 	ts := httptest.NewServer(r.server)
 	t.Cleanup(ts.Close)
+	var err error
 	r.client, err = graph.New(graph.Config{BaseURL: ts.URL + "/v1.0", Auth: graph.AuthNone, MaxRetryWait: 10 * time.Second, RetryDelay: 10 * time.Millisecond, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -481,11 +483,7 @@ func TestProvisioningTenantSafetyAndRefusals(t *testing.T) {
 func TestProvisioningThrottledBatch(t *testing.T) {
 	r := newProvisionRig(t, 100)
 	r.buy("L1", 45, "2026-07-01", "2027-06-30")
-	var members []int
-	for n := 1; n <= 45; n++ {
-		members = append(members, n)
-	}
-	r.group(members)
+	r.group(upTo(45))
 	r.server.Inject(graphfake.Fault{Endpoint: graphfake.EndpointAssignLicense, Status: 429, RetryAfter: "1", Times: 3})
 	res := r.run(false)
 	if p := product(t, res); p.Added != 45 || res.Batches != 3 {
@@ -545,11 +543,7 @@ func (r *provisionRig) runDying() {
 func TestProvisioningCrashThenRerun(t *testing.T) {
 	r := newProvisionRig(t, 100)
 	r.buy("L1", 25, "2026-07-01", "2027-06-30")
-	var members []int
-	for n := 1; n <= 30; n++ {
-		members = append(members, n)
-	}
-	r.group(members)
+	r.group(upTo(30))
 	r.writer = stopAfter{r.client}
 	r.runDying()
 	if got := len(r.holders()); got != 20 {

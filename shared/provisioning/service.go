@@ -86,8 +86,8 @@ type Result struct {
 	// Notes say what else happened (a run already under way, mails not
 	// confirmed).
 	Notes []string
-	// Requests counts the directory requests of the run (reads and writes)
-	// when the directory counts them; Batches counts the write requests.
+	// Batches counts the write requests the run made (license changes and
+	// usage locations, 20 to a request); Mailed the notices it sent.
 	Batches int
 	Mailed  int
 }

@@ -639,3 +639,45 @@ func TestProvisioningStateAccess(t *testing.T) {
 		t.Errorf("a delegate's run on demand: %v; want Forbidden", err)
 	}
 }
+
+// TestProvisioningTwoRunsAtOnce: two runs started together (the hourly timer
+// and an admin's run on demand) assign each member once and mail once: the
+// one that finds the run lease held does nothing and says so.
+func TestProvisioningTwoRunsAtOnce(t *testing.T) {
+	r := newProvisionRig(t, 100)
+	r.buy("L1", 25, "2026-07-01", "2027-06-30")
+	r.group(upTo(30))
+	var wg sync.WaitGroup
+	results := make([]provisioning.Result, 2)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := r.service().Run(context.Background(), provisioning.Options{Trigger: "test"}, nil)
+			if err != nil {
+				t.Error(err)
+			}
+			results[i] = res
+		}()
+	}
+	wg.Wait()
+	busy := 0
+	for _, res := range results {
+		if strings.Contains(strings.Join(res.Notes, " "), "under way") {
+			busy++
+		}
+	}
+	// One run may also finish before the other starts; then the second
+	// finds nothing to do.
+	if busy > 1 || len(r.holders()) != 25 {
+		t.Errorf("runs that found the other under way: %d (want at most 1); holders %d (want 25)", busy, len(r.holders()))
+	}
+	for n, c := range r.adds() {
+		if c != 1 {
+			t.Errorf("u%02d assigned %d times; want once", n, c)
+		}
+	}
+	if n := len(r.mails("waitlist")); n != 1 {
+		t.Errorf("waitlist mails = %d; want 1", n)
+	}
+}

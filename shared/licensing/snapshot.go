@@ -28,6 +28,10 @@ type Snapshot struct {
 	Agencies      int `json:"agencies"`
 	Unattributed  int `json:"unattributed"`
 	Conflicts     int `json:"conflicts"`
+	// AgencyUsers counts the licensed users of each agency (and of
+	// Unattributed and Conflicted); nil in snapshots taken before it was
+	// recorded.
+	AgencyUsers map[string]int `json:"agencyUsers,omitempty"`
 	// Changes is how many users an incremental read brought (added, changed
 	// or removed).
 	Changes int `json:"changes"`
@@ -109,6 +113,10 @@ type SnapshotStore interface {
 	GetSnapshot(ctx context.Context, id string) (Snapshot, error)
 	// SnapshotUsage returns the usage counts of a published snapshot.
 	SnapshotUsage(ctx context.Context, id string) ([]Usage, error)
+	// ListSnapshots returns the published snapshots taken from from (inclusive)
+	// to to (exclusive), oldest first, without their users; a zero bound is
+	// open.
+	ListSnapshots(ctx context.Context, from, to time.Time) ([]Snapshot, error)
 	// PublishSnapshot stores s and its usage and then, last, makes it the
 	// latest, so a reader sees either the previous complete snapshot or this
 	// complete one. A snapshot older than the latest is stored but does not

@@ -3,6 +3,7 @@ package tablestore
 import (
 	"context"
 	"encoding/json"
+	"sort"
 	"strings"
 	"time"
 
@@ -165,6 +166,45 @@ func (s *Store) GetSnapshot(ctx context.Context, id string) (licensing.Snapshot,
 	return p.snapshot(), nil
 }
 
+// ListSnapshots returns the published snapshots taken in [from, to), oldest
+// first: their meta rows, found by the Taken column. The column keeps 100 ns
+// and Azurite compares milliseconds, so the filter asks for whole
+// milliseconds around the bounds and the exact time in the payload decides.
+func (s *Store) ListSnapshots(ctx context.Context, from, to time.Time) ([]licensing.Snapshot, error) {
+	const op = "tablestore.listSnapshots"
+	filter := "RowKey eq " + quote(metaRow)
+	if !from.IsZero() {
+		filter += " and Taken ge datetime'" + from.UTC().Truncate(time.Millisecond).Format(edmTimeLayout) + "'"
+	}
+	if !to.IsZero() {
+		filter += " and Taken lt datetime'" + to.UTC().Truncate(time.Millisecond).Add(time.Millisecond).Format(edmTimeLayout) + "'"
+	}
+	var out []licensing.Snapshot
+	err := eachEntity(ctx, s.snapshots, filter, op, "the snapshots", func(e []byte) error {
+		props, err := decodeEntity(e)
+		if err != nil {
+			return internal(op, err)
+		}
+		what := "snapshot " + getString(props, "SnapshotID")
+		if err := checkSchema(props, what); err != nil {
+			return internal(op, err)
+		}
+		var p snapshotPayload
+		if err := decodePayload(getLong(props, "Snapshot"), what, &p); err != nil {
+			return internal(op, err)
+		}
+		if (from.IsZero() || !p.Taken.Before(from)) && (to.IsZero() || p.Taken.Before(to)) {
+			out = append(out, p.snapshot())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Taken.Before(out[j].Taken) })
+	return out, nil
+}
+
 // SnapshotUsage returns the usage counts of snapshot id, ordered by agency
 // and SKU.
 func (s *Store) SnapshotUsage(ctx context.Context, id string) ([]licensing.Usage, error) {
@@ -227,6 +267,7 @@ type snapshotPayload struct {
 	Agencies        int                `json:"agencies"`
 	Unattributed    int                `json:"unattributed"`
 	Conflicts       int                `json:"conflicts"`
+	AgencyUsers     map[string]int     `json:"agencyUsers,omitempty"`
 	Changes         int                `json:"changes"`
 	Requests        int                `json:"requests"`
 	SignInAvailable bool               `json:"signInAvailable"`
@@ -253,7 +294,7 @@ func snapshotPayloadOf(s licensing.Snapshot) snapshotPayload {
 	return snapshotPayload{
 		ID: s.ID, Taken: s.Taken, Full: s.Full, Base: s.Base, UsersFile: s.UsersFile, DeltaLink: s.DeltaLink,
 		Users: s.Users, LicensedUsers: s.LicensedUsers, Agencies: s.Agencies, Unattributed: s.Unattributed,
-		Conflicts: s.Conflicts, Changes: s.Changes, Requests: s.Requests, SignInAvailable: s.SignInAvailable,
+		Conflicts: s.Conflicts, AgencyUsers: s.AgencyUsers, Changes: s.Changes, Requests: s.Requests, SignInAvailable: s.SignInAvailable,
 		Notes: s.Notes,
 		Tenant: mapSlice(s.Tenant, func(t licensing.TenantSku) tenantSkuPayload {
 			return tenantSkuPayload{SkuID: t.SkuID, PartNumber: t.PartNumber, CapabilityStatus: t.CapabilityStatus,
@@ -267,7 +308,7 @@ func (p snapshotPayload) snapshot() licensing.Snapshot {
 	return licensing.Snapshot{
 		ID: p.ID, Taken: p.Taken, Full: p.Full, Base: p.Base, UsersFile: p.UsersFile, DeltaLink: p.DeltaLink,
 		Users: p.Users, LicensedUsers: p.LicensedUsers, Agencies: p.Agencies, Unattributed: p.Unattributed,
-		Conflicts: p.Conflicts, Changes: p.Changes, Requests: p.Requests, SignInAvailable: p.SignInAvailable,
+		Conflicts: p.Conflicts, AgencyUsers: p.AgencyUsers, Changes: p.Changes, Requests: p.Requests, SignInAvailable: p.SignInAvailable,
 		Notes: p.Notes,
 		Tenant: mapSlice(p.Tenant, func(t tenantSkuPayload) licensing.TenantSku {
 			return licensing.TenantSku{SkuID: t.SkuID, PartNumber: t.PartNumber, CapabilityStatus: t.CapabilityStatus,

@@ -45,9 +45,14 @@
 //	{prefix}Notices   PartitionKey = agency id, RowKey = kind of notice
 //	                  ("waitlist", "errors"): the last state the delegates
 //	                  were told of (Seq, Digest, Sent)
+//	{prefix}Enrollments PartitionKey "enrollments", RowKey = enrollment
+//	                  number: one Enterprise Agreement enrollment
+//	                  (Anniversary, Kind, LastReported, UpdatedBy, Updated;
+//	                  PlatformProducts, Reservations, Transitions and
+//	                  Reductions as JSON)
 //
-// Seats, Grants and Notices rows carry explicit columns and a Schema
-// number (see provisioning.go and rows.go).
+// Seats, Grants, Notices and Enrollments rows carry explicit columns and a
+// Schema number (see provisioning.go, enrollments.go and rows.go).
 //
 // The JSON held in properties is encoded from this package's payload types,
 // not from the domain types, and rows holding it carry a Schema number (see
@@ -124,6 +129,7 @@ func New(svc *aztables.ServiceClient, opts Options) *Store {
 	names = append(names, opts.TablePrefix+purchasesTable)
 	names = append(names, opts.TablePrefix+effectsTable)
 	names = append(names, opts.TablePrefix+seatsTable, opts.TablePrefix+grantsTable, opts.TablePrefix+noticesTable)
+	names = append(names, opts.TablePrefix+enrollmentsTable)
 	return &Store{
 		svc:       svc,
 		agencies:  svc.NewClient(names[0]),

@@ -431,6 +431,13 @@ func TestStoredRowsRead(t *testing.T) {
 		{"provisioning notice", noticesTable, noticeRows, func(s *Store) (any, error) {
 			return noticeNoETag(s.GetNotice(ctx, "DOA", "waitlist"))
 		}, storedNotice},
+		{"enrollments", enrollmentsTable, enrollmentRows, func(s *Store) (any, error) {
+			list, err := s.ListEnrollments(ctx)
+			for i := range list {
+				list[i].ETag = ""
+			}
+			return list, err
+		}, []licensing.Enrollment{fullEnrollment, minimalEnrollment}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -517,6 +524,13 @@ func TestStoredRowsWritten(t *testing.T) {
 			_, err := s.PutNotice(ctx, storedNotice, licensing.Precondition{})
 			return err
 		}, noticeRows},
+		{"enrollments", enrollmentsTable, func(s *Store) error {
+			if _, _, err := s.PutEnrollment(ctx, fullEnrollment, licensing.Precondition{IfNoneMatch: true}); err != nil {
+				return err
+			}
+			_, _, err := s.PutEnrollment(ctx, minimalEnrollment, licensing.Precondition{})
+			return err
+		}, enrollmentRows},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -596,6 +610,10 @@ func TestLaterSchemaRefused(t *testing.T) {
 		}},
 		{"provisioning notice", noticesTable, noticeRows, func(s *Store) error {
 			_, err := s.GetNotice(ctx, "DOA", "waitlist")
+			return err
+		}},
+		{"enrollment", enrollmentsTable, enrollmentRows, func(s *Store) error {
+			_, err := s.GetEnrollment(ctx, "EA-1234567")
 			return err
 		}},
 	}

@@ -142,6 +142,7 @@ func (s *Service) TakeSnapshot(ctx context.Context, opts SnapshotOptions, log *s
 	}
 	snap.Users, snap.LicensedUsers = sink.users, sink.licensed
 	snap.Unattributed, snap.Conflicts = sink.unattributed, sink.conflicts
+	snap.AgencyUsers = sink.agencies
 	if incremental {
 		snap.Changes = res.Users
 	}
@@ -259,12 +260,14 @@ type userSink struct {
 	counts   map[[2]string]*licensing.Usage
 	users    int
 	licensed int
+	// agencies counts licensed users per agency.
+	agencies map[string]int
 
 	unattributed, conflicts int
 }
 
 func newUserSink(w io.Writer, at *licensing.Attributor) *userSink {
-	s := &userSink{at: at, counts: map[[2]string]*licensing.Usage{}}
+	s := &userSink{at: at, counts: map[[2]string]*licensing.Usage{}, agencies: map[string]int{}}
 	s.bw = bufio.NewWriterSize(w, 256<<10)
 	s.zw, _ = gzip.NewWriterLevel(s.bw, gzip.BestSpeed)
 	s.enc = json.NewEncoder(s.zw)
@@ -277,6 +280,7 @@ func (s *userSink) add(d licensing.DirectoryUser) error {
 	s.users++
 	if u.Licensed() {
 		s.licensed++
+		s.agencies[a.Agency]++
 		switch a.Agency {
 		case licensing.Unattributed:
 			s.unattributed++

@@ -39,6 +39,9 @@ type Store struct {
 	// provisioning holds the members, grants and notices of capped group
 	// provisioning (see provisioning.go).
 	provisioning *provisioningState
+	// enrollments are the Enterprise Agreement enrollments by number (see
+	// enrollments.go).
+	enrollments map[string]licensing.Enrollment
 }
 
 var (

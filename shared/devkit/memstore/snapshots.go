@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sort"
+	"time"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
@@ -48,6 +50,21 @@ func (s *Store) GetSnapshot(ctx context.Context, id string) (licensing.Snapshot,
 		return licensing.Snapshot{}, licensing.Errorf("memstore.getSnapshot", licensing.NotFound, "There is no snapshot %q.", id)
 	}
 	return st.snap, nil
+}
+
+// ListSnapshots returns the snapshots taken in [from, to), oldest first.
+func (s *Store) ListSnapshots(ctx context.Context, from, to time.Time) ([]licensing.Snapshot, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []licensing.Snapshot
+	for _, st := range s.snapshots {
+		t := st.snap.Taken
+		if (from.IsZero() || !t.Before(from)) && (to.IsZero() || t.Before(to)) {
+			out = append(out, st.snap)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Taken.Before(out[j].Taken) })
+	return out, nil
 }
 
 // SnapshotUsage returns the usage of snapshot id (empty when unknown).

@@ -11,10 +11,7 @@ import (
 )
 
 // agencyCase is one agency conformance test.
-type agencyCase struct {
-	name string
-	run  func(t *testing.T, ctx context.Context, s licensing.AgencyStore)
-}
+type agencyCase = storeCase[licensing.AgencyStore]
 
 // ruled returns Agency(id, n) attributing by attribute with values.
 func ruled(id string, n int, attribute string, values ...string) licensing.Agency {

@@ -54,140 +54,22 @@ var agencyOpts = cmp.Options{cmpopts.IgnoreFields(licensing.Agency{}, "ETag"), c
 // TestAgencyStore runs the agency conformance tests; newStore returns an
 // empty store for each.
 func TestAgencyStore(t *testing.T, newStore func(t *testing.T) licensing.AgencyStore) {
-	tests := []agencyCase{
-		{"get missing is not found", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
-			_, err := s.GetAgency(ctx, "NOPE")
-			wantCode(t, "GetAgency", err, licensing.NotFound)
-		}},
-		{"create then get", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
-			want := Agency("DOA", 1)
-			stored, created := put(t, ctx, s, want, licensing.Precondition{})
-			if !created {
-				t.Errorf("PutAgency created = false, want true")
-			}
-			if stored.ETag == "" {
-				t.Errorf("PutAgency returned no ETag")
-			}
-			if diff := cmp.Diff(want, stored, agencyOpts); diff != "" {
-				t.Errorf("PutAgency returned (-want +got):\n%s", diff)
-			}
-			got := get(t, ctx, s, "DOA")
-			if diff := cmp.Diff(want, got, agencyOpts); diff != "" {
-				t.Errorf("GetAgency (-want +got):\n%s", diff)
-			}
-			if got.ETag != stored.ETag {
-				t.Errorf("GetAgency ETag = %q, PutAgency returned %q", got.ETag, stored.ETag)
-			}
-		}},
-		{"replace without precondition", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
-			first, _ := put(t, ctx, s, Agency("DOA", 1), licensing.Precondition{})
-			want := Agency("DOA", 2)
-			want.Delegates = nil
-			second, created := put(t, ctx, s, want, licensing.Precondition{})
-			if created {
-				t.Errorf("second PutAgency created = true, want false")
-			}
-			if second.ETag == first.ETag || second.ETag == "" {
-				t.Errorf("ETag after replace = %q, before %q: want a new one", second.ETag, first.ETag)
-			}
-			if diff := cmp.Diff(want, get(t, ctx, s, "DOA"), agencyOpts); diff != "" {
-				t.Errorf("GetAgency after replace (-want +got):\n%s", diff)
-			}
-		}},
-		{"create only on missing creates", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
-			_, created := put(t, ctx, s, Agency("DOA", 1), licensing.Precondition{IfNoneMatch: true})
-			if !created {
-				t.Errorf("PutAgency(IfNoneMatch) created = false, want true")
-			}
-		}},
-		{"create only on existing is stale and changes nothing", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
-			first, _ := put(t, ctx, s, Agency("DOA", 1), licensing.Precondition{})
-			_, _, err := s.PutAgency(ctx, Agency("DOA", 2), licensing.Precondition{IfNoneMatch: true})
-			wantCode(t, "PutAgency(IfNoneMatch)", err, licensing.Stale)
-			unchanged(t, ctx, s, first)
-		}},
-		{"If-Match with the current ETag replaces", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
-			first, _ := put(t, ctx, s, Agency("DOA", 1), licensing.Precondition{})
-			second, created := put(t, ctx, s, Agency("DOA", 2), licensing.Precondition{IfMatch: first.ETag})
-			if created {
-				t.Errorf("PutAgency(IfMatch) created = true, want false")
-			}
-			if diff := cmp.Diff(Agency("DOA", 2), second, agencyOpts); diff != "" {
-				t.Errorf("PutAgency(IfMatch) (-want +got):\n%s", diff)
-			}
-		}},
-		{"If-Match with an old ETag is stale and changes nothing", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
-			first, _ := put(t, ctx, s, Agency("DOA", 1), licensing.Precondition{})
-			second, _ := put(t, ctx, s, Agency("DOA", 2), licensing.Precondition{})
-			_, _, err := s.PutAgency(ctx, Agency("DOA", 3), licensing.Precondition{IfMatch: first.ETag})
-			wantCode(t, "PutAgency(old IfMatch)", err, licensing.Stale)
-			unchanged(t, ctx, s, second)
-		}},
-		{"If-Match with an ETag no version has is stale and changes nothing", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
-			stored, _ := put(t, ctx, s, Agency("DOA", 1), licensing.Precondition{})
-			// A strong tag, a weak one of another store's form, a well-formed
-			// time that was never written, and one with a comma inside.
-			for _, etag := range []string{`"abc"`, `W/"42"`, `W/"datetime'2000-01-01T00%3A00%3A00.0000000Z'"`, `"a,b"`} {
-				_, _, err := s.PutAgency(ctx, Agency("DOA", 2), licensing.Precondition{IfMatch: etag})
-				wantCode(t, "PutAgency(IfMatch "+etag+")", err, licensing.Stale)
-			}
-			unchanged(t, ctx, s, stored)
-		}},
-		{"If-Match on a missing agency is stale and creates nothing", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
-			for _, etag := range []string{"*", `W/"datetime'2026-01-01T00%3A00%3A00.0000000Z'"`} {
-				_, _, err := s.PutAgency(ctx, Agency("DOA", 1), licensing.Precondition{IfMatch: etag})
-				wantCode(t, "PutAgency(IfMatch "+etag+") on missing", err, licensing.Stale)
-			}
-			_, err := s.GetAgency(ctx, "DOA")
-			wantCode(t, "GetAgency after refused writes", err, licensing.NotFound)
-		}},
-		{"If-Match star on an existing agency replaces", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
-			put(t, ctx, s, Agency("DOA", 1), licensing.Precondition{})
-			_, created := put(t, ctx, s, Agency("DOA", 2), licensing.Precondition{IfMatch: "*"})
-			if created {
-				t.Errorf("PutAgency(IfMatch *) created = true, want false")
-			}
-			if diff := cmp.Diff(Agency("DOA", 2), get(t, ctx, s, "DOA"), agencyOpts); diff != "" {
-				t.Errorf("GetAgency (-want +got):\n%s", diff)
-			}
-		}},
-		{"both preconditions are invalid", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
-			_, _, err := s.PutAgency(ctx, Agency("DOA", 1), licensing.Precondition{IfMatch: "*", IfNoneMatch: true})
-			wantCode(t, "PutAgency(IfMatch and IfNoneMatch)", err, licensing.Invalid)
-		}},
-		{"list is ordered by id", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
-			got, err := s.ListAgencies(ctx)
-			if err != nil {
-				t.Fatalf("ListAgencies on an empty store: %v", err)
-			}
-			if len(got) != 0 {
-				t.Errorf("ListAgencies on an empty store = %d agencies, want none", len(got))
-			}
-			ids := []string{"WSU-ITS", "DOA", "DET", "A_1", "Z9"}
-			var want []licensing.Agency
-			for i, id := range ids {
-				put(t, ctx, s, Agency(id, i), licensing.Precondition{})
-			}
-			for _, id := range []string{"A_1", "DET", "DOA", "WSU-ITS", "Z9"} {
-				for i, x := range ids {
-					if x == id {
-						want = append(want, Agency(id, i))
-					}
-				}
-			}
-			got, err = s.ListAgencies(ctx)
-			if err != nil {
-				t.Fatalf("ListAgencies: %v", err)
-			}
-			if diff := cmp.Diff(want, got, agencyOpts); diff != "" {
-				t.Errorf("ListAgencies (-want +got):\n%s", diff)
-			}
-			for _, a := range got {
-				if a.ETag != get(t, ctx, s, a.ID).ETag {
-					t.Errorf("ListAgencies ETag of %s = %q, GetAgency says %q", a.ID, a.ETag, get(t, ctx, s, a.ID).ETag)
-				}
-			}
-		}},
+	replacement := Agency("DOA", 2)
+	replacement.Delegates = nil
+	tests := preconditionCases(versioned[licensing.AgencyStore, licensing.Agency]{
+		what:        "agency",
+		record:      Agency,
+		main:        "DOA",
+		keys:        []string{"WSU-ITS", "DOA", "DET", "A_1", "Z9"},
+		replacement: replacement,
+		key:         func(a licensing.Agency) string { return a.ID },
+		etag:        func(a licensing.Agency) string { return a.ETag },
+		opts:        agencyOpts,
+		put:         licensing.AgencyStore.PutAgency,
+		get:         licensing.AgencyStore.GetAgency,
+		list:        licensing.AgencyStore.ListAgencies,
+	})
+	tests = append(tests, []agencyCase{
 		{"hostile strings survive", func(t *testing.T, ctx context.Context, s licensing.AgencyStore) {
 			want := Agency("O-BRIEN", 1)
 			want.Name = `O'Brien "Quoted" Agency #1 / Ünïcödé 🚀 <b>&amp;</b> ''`
@@ -213,16 +95,9 @@ func TestAgencyStore(t *testing.T, newStore func(t *testing.T) licensing.AgencyS
 			_, _, err = s.PutAgency(ctx, Agency("DOA", 1), licensing.Precondition{})
 			wantCode(t, "PutAgency with a cancelled context", err, licensing.Unavailable)
 		}},
-	}
+	}...)
 	tests = append(tests, claimCases()...)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			tt.run(t, ctx, newStore(t))
-		})
-	}
+	runCases(t, tests, newStore)
 }
 
 func put(t *testing.T, ctx context.Context, s licensing.AgencyStore, a licensing.Agency, pre licensing.Precondition) (licensing.Agency, bool) {
@@ -364,8 +239,10 @@ func TestRunStore(t *testing.T, newStore func(t *testing.T) licensing.RunStore) 
 // TestSnapshotStore checks the snapshot semantics every implementation must
 // share: nothing before the first publish, the newest published snapshot is
 // the latest, an older one published late does not replace it, usage comes
-// back complete (more than one transaction's worth) and in order.
+// back complete (more than one transaction's worth) and in order, and the
+// listing by time (see testSnapshotListing) on a store of its own.
 func TestSnapshotStore(t *testing.T, newStore func(t *testing.T) licensing.SnapshotStore) {
+	t.Run("listing by time", func(t *testing.T) { testSnapshotListing(t, newStore(t)) })
 	ctx := context.Background()
 	s := newStore(t)
 	if _, err := s.LatestSnapshot(ctx); licensing.ErrorCode(err) != licensing.NotFound {

@@ -18,6 +18,7 @@ import (
 	"github.com/shared-tenant/licensetrack/shared/outbox"
 	"github.com/shared-tenant/licensetrack/shared/provisioning"
 	"github.com/shared-tenant/licensetrack/shared/queues"
+	"github.com/shared-tenant/licensetrack/shared/renewals"
 	"github.com/shared-tenant/licensetrack/shared/skucatalog"
 	"github.com/shared-tenant/licensetrack/shared/storageaccount"
 	"github.com/shared-tenant/licensetrack/shared/tablestore"
@@ -53,6 +54,7 @@ type app struct {
 	ledger       *ledger.Service
 	usage        *usage.Service
 	provisioning *provisioning.Service
+	renewals     *renewals.Service
 }
 
 // newApp builds the adapters and the services from cfg. Apart from starting
@@ -169,13 +171,32 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		Effects:      effects,
 		Provisioning: a.provisioning,
 	})
+	a.renewals = renewals.NewService(renewals.Config{
+		Auth:        auth,
+		Runs:        a.runs,
+		Agencies:    a.tables,
+		Purchases:   a.tables,
+		Enrollments: a.tables,
+		Snapshots:   a.tables,
+		Directory:   a.graph,
+		Catalog:     a.catalog,
+		Files:       a.blobs,
+		Links:       a.blobs,
+		Worksheets:  xlsx.NewReportWriter(xlsx.WithLocation(cfg.Reporting.Location)),
+		Mailer:      mailer,
+		Effects:     effects,
+		Terms:       terms,
+		Location:    cfg.Reporting.Location,
+		Thresholds:  w.RenewalDays,
+		CentralIT:   w.CentralIT,
+	})
 	return a, nil
 }
 
 // handler is the custom handler serving the host's invocations.
 func (a *app) handler() *handlers.Server {
 	return handlers.New(handlers.Config{Agencies: a.agencies, Runs: a.runs, Intake: a.intake, Ledger: a.ledger, Usage: a.usage, Provisioning: a.provisioning,
-		Logger: a.log, MaxRequestBytes: a.cfg.Workflow.MaxRequestBytes})
+		Renewals: a.renewals, Logger: a.log, MaxRequestBytes: a.cfg.Workflow.MaxRequestBytes})
 }
 
 // mailer sends through Graph, or to the outbox in Blob Storage.

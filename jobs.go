@@ -9,6 +9,7 @@ import (
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/provisioning"
+	"github.com/shared-tenant/licensetrack/shared/renewals"
 	"github.com/shared-tenant/licensetrack/shared/usage"
 )
 
@@ -71,6 +72,14 @@ var jobs = map[string]job{
 	"provision-groups": {
 		about: "license the members of each agency's delegated groups up to its entitlement [--dry-run: print the plan, write nothing] [--agency DOA]",
 		run:   provisionJob,
+	},
+	"renewal-reminders": {
+		about: "mail the reminders due today: purchase lines before their term ends, tenant subscriptions, true-up windows [--on 2027-04-01: as on that day]",
+		run:   renewalRemindersJob,
+	},
+	"true-up": {
+		about: "print an Enterprise Agreement enrollment's true-up worksheet --enrollment EA-1234567 [--current N] [--on 2027-01-15]",
+		run:   trueUpJob,
 	},
 	"activation-sweep": {
 		about: "mark the requests whose steps failed every retry (activation-steps-poison) as failed and tell central IT; " +
@@ -214,4 +223,64 @@ func provisionJob(ctx context.Context, a *app, args []string, out io.Writer) err
 		err = werr
 	}
 	return err
+}
+
+// renewalRemindersJob sends the reminders due today, or on --on (a missed
+// day, or a look ahead), and prints what went out.
+func renewalRemindersJob(ctx context.Context, a *app, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("renewal-reminders", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	onFlag := fs.String("on", "", "the day to remind as of (2006-01-02); default: today")
+	if err := fs.Parse(args); err != nil {
+		return usageError{"renewal-reminders: " + err.Error()}
+	}
+	var on licensing.Date
+	if *onFlag != "" {
+		d, err := licensing.ParseDate(*onFlag)
+		if err != nil {
+			return usageError{"renewal-reminders --on: " + err.Error()}
+		}
+		on = d
+	}
+	if err := a.initStorage(ctx); err != nil {
+		return err
+	}
+	res, err := a.renewals.RemindersRun(ctx, "cli", on, a.log)
+	if werr := res.WriteText(out); err == nil {
+		err = werr
+	}
+	return err
+}
+
+// trueUpJob prints an enrollment's true-up worksheet: the window, the order
+// with a reason per line, the changes at the anniversary and the agency
+// split.
+func trueUpJob(ctx context.Context, a *app, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("true-up", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	number := fs.String("enrollment", "", "the enrollment number (EA-1234567)")
+	current := fs.Int("current", -1, "the current qualified count; default: the peak of licensed users since the last anniversary")
+	onFlag := fs.String("on", "", "the day to prepare it as of (2006-01-02); default: today")
+	if err := fs.Parse(args); err != nil {
+		return usageError{"true-up: " + err.Error()}
+	}
+	if *number == "" {
+		return usageError{"true-up: --enrollment is required (the enrollment number, as PUT /api/enrollments/{number} recorded it)"}
+	}
+	var opts renewals.TrueUpOptions
+	if *onFlag != "" {
+		d, err := licensing.ParseDate(*onFlag)
+		if err != nil {
+			return usageError{"true-up --on: " + err.Error()}
+		}
+		opts.On = d
+	}
+	if *current >= 0 {
+		opts.Current = current
+	}
+	ws, err := a.renewals.PrepareWorksheet(ctx, *number, opts)
+	if err != nil {
+		return err
+	}
+	return renewals.WriteWorksheetText(out, ws)
 }

@@ -19,49 +19,19 @@ const maxAgencyBytes = 256 << 10
 // agencies serves GET /api/agencies, GET /api/agencies/{id} and
 // PUT /api/agencies/{id}.
 func (s *Server) agencies(ctx context.Context, r *Request) (*Response, error) {
-	id := strings.TrimSpace(r.Params["id"])
-	switch {
-	case r.Method == http.MethodGet && id == "":
-		list, err := s.agencyAdmin.ListAgencies(ctx, r.Caller)
-		if err != nil {
-			return nil, err
-		}
-		if list == nil {
-			list = []licensing.Agency{}
-		}
-		return &Response{Status: http.StatusOK, Body: agencyListResponse{Agencies: mapList(list, newAgencyResponse), Count: len(list)}}, nil
-	case r.Method == http.MethodGet:
-		a, err := s.agencyAdmin.GetAgency(ctx, r.Caller, id)
-		if err != nil {
-			return nil, err
-		}
-		return &Response{Status: http.StatusOK, Headers: map[string]string{"ETag": a.ETag}, Body: newAgencyResponse(a)}, nil
-	case r.Method == http.MethodPut && id != "":
-		a, err := decodeJSON[licensing.Agency](r, "agency", maxAgencyBytes)
-		if err != nil {
-			return nil, err
-		}
-		// The agency store's ETags are weak (W/"datetime'…'").
-		pre, err := precondition(r, true)
-		if err != nil {
-			return nil, err
-		}
-		stored, created, err := s.agencyAdmin.PutAgency(ctx, r.Caller, id, a, pre)
-		if err != nil {
-			return nil, err
-		}
-		status := http.StatusOK
-		headers := map[string]string{"ETag": stored.ETag}
-		if created {
-			status = http.StatusCreated
-			headers["Location"] = "/api/agencies/" + stored.ID
-		}
-		r.Log.Info("agency saved", "agency", stored.ID, "created", created)
-		return &Response{Status: status, Headers: headers, Body: newAgencyResponse(stored)}, nil
-	case r.Method == http.MethodPut:
-		return nil, licensing.Errorf("agencies", licensing.Invalid, "PUT needs the agency id in the URL: PUT /api/agencies/{id}.")
-	}
-	return methodNotAllowed(r.Method, "GET, PUT"), nil
+	return resource[licensing.Agency]{
+		what: "agency", keyName: "agency id", path: "agencies", param: "id",
+		list: s.agencyAdmin.ListAgencies, get: s.agencyAdmin.GetAgency, put: s.agencyAdmin.PutAgency,
+		decode: func(r *Request, _ string) (licensing.Agency, error) {
+			return decodeJSON[licensing.Agency](r, "agency", maxAgencyBytes)
+		},
+		key:  func(a licensing.Agency) string { return a.ID },
+		etag: func(a licensing.Agency) string { return a.ETag },
+		one:  func(a licensing.Agency) any { return newAgencyResponse(a) },
+		many: func(list []licensing.Agency) any {
+			return agencyListResponse{Agencies: mapList(list, newAgencyResponse), Count: len(list)}
+		},
+	}.serve(ctx, r)
 }
 
 // methodNotAllowed answers 405 with the methods the route takes. The host

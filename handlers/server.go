@@ -16,6 +16,7 @@ import (
 	"github.com/shared-tenant/licensetrack/shared/ledger"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/provisioning"
+	"github.com/shared-tenant/licensetrack/shared/renewals"
 	"github.com/shared-tenant/licensetrack/shared/usage"
 )
 
@@ -29,6 +30,9 @@ type Config struct {
 	Usage    *usage.Service
 	// Provisioning runs capped group provisioning.
 	Provisioning *provisioning.Service
+	// Renewals answers the Enterprise Agreement enrollments and their
+	// true-up worksheets.
+	Renewals *renewals.Service
 	// Logger receives the process's own log (standard output).
 	Logger *slog.Logger
 	// MaxRequestBytes bounds an API request body (a purchase order with
@@ -51,6 +55,7 @@ type Server struct {
 	ledger       *ledger.Service
 	usage        *usage.Service
 	provisioning *provisioning.Service
+	renewals     *renewals.Service
 	log          *slog.Logger
 	maxBytes     int64
 	maxRequest   int64
@@ -81,7 +86,7 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{agencyAdmin: cfg.Agencies, runRecords: cfg.Runs, intake: cfg.Intake, ledger: cfg.Ledger, usage: cfg.Usage, provisioning: cfg.Provisioning, log: cfg.Logger, maxBytes: cfg.MaxInvocationBytes, maxRequest: cfg.MaxRequestBytes, now: cfg.Now, functions: map[string]function{}, httpNames: map[string]bool{}}
+	s := &Server{agencyAdmin: cfg.Agencies, runRecords: cfg.Runs, intake: cfg.Intake, ledger: cfg.Ledger, usage: cfg.Usage, provisioning: cfg.Provisioning, renewals: cfg.Renewals, log: cfg.Logger, maxBytes: cfg.MaxInvocationBytes, maxRequest: cfg.MaxRequestBytes, now: cfg.Now, functions: map[string]function{}, httpNames: map[string]bool{}}
 	s.handleHTTP("Agencies", s.agencies)
 	s.handleHTTP("Runs", s.runs)
 	s.handleHTTP("Purchases", s.purchases)
@@ -94,6 +99,9 @@ func New(cfg Config) *Server {
 	s.functions["UsageAudit"] = timerFunction("timer", s.usageAudit)
 	s.handleHTTP("Provisioning", s.provisioningAPI)
 	s.functions["ProvisionGroups"] = timerFunction("timer", s.provisionGroups)
+	s.handleHTTP("Enrollments", s.enrollments)
+	s.handleHTTP("TrueUp", s.trueUp)
+	s.functions["RenewalReminders"] = timerFunction("timer", s.renewalReminders)
 	return s
 }
 

@@ -241,13 +241,7 @@ func TestAgenciesErrors(t *testing.T) {
 	put := func(id, body string, caller string) call {
 		return call{function: "Agencies", method: "PUT", path: "agencies/" + id, params: map[string]string{"id": id}, body: body, caller: caller}
 	}
-	tests := []struct {
-		name       string
-		call       call
-		wantStatus int
-		wantCode   string
-		wantFields []string
-	}{
+	tests := []errorCase{
 		{"malformed JSON", put("DET", `{"name": "x",`, admin), 400, "malformed", nil},
 		{"not an object", put("DET", `[1,2]`, admin), 400, "malformed", nil},
 		{"two documents", put("DET", `{} {}`, admin), 400, "malformed", nil},
@@ -276,30 +270,7 @@ func TestAgenciesErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := h.do(tt.call)
-			if r.hostStatus != 200 {
-				t.Errorf("host status = %d: an HTTP function always answers the host 200", r.hostStatus)
-			}
-			if r.status != tt.wantStatus {
-				t.Fatalf("status = %d, want %d; body %s", r.status, tt.wantStatus, r.body)
-			}
-			var e errorBody
-			r.json(t, &e)
-			if string(e.Error.Code) != tt.wantCode || e.Error.Message == "" {
-				t.Errorf("error = %+v, want code %q and a message", e.Error, tt.wantCode)
-			}
-			var fields []string
-			for _, f := range e.Error.Fields {
-				fields = append(fields, f.Field)
-				if f.Message == "" {
-					t.Errorf("field %s has no message", f.Field)
-				}
-			}
-			if tt.wantFields != nil {
-				if diff := cmp.Diff(tt.wantFields, fields); diff != "" {
-					t.Errorf("fields (-want +got):\n%s\nbody: %s", diff, r.body)
-				}
-			}
+			wantError(t, h.do(tt.call), tt.wantStatus, tt.wantCode, tt.wantFields)
 		})
 	}
 	// Nothing was written by any rejected request: only DOA exists, unchanged.
@@ -309,6 +280,45 @@ func TestAgenciesErrors(t *testing.T) {
 	}
 	if len(list) != 1 || list[0].ID != "DOA" || list[0].Name != "Department of Administration" {
 		t.Errorf("store after rejected requests = %+v", list)
+	}
+}
+
+// errorCase is a request that must be refused, and how.
+type errorCase struct {
+	name       string
+	call       call
+	wantStatus int
+	wantCode   string
+	wantFields []string
+}
+
+// wantError checks that r is the error answer wantStatus with code
+// wantCode, a message, and (unless wantFields is nil) exactly wantFields,
+// each with a message.
+func wantError(t *testing.T, r reply, wantStatus int, wantCode string, wantFields []string) {
+	t.Helper()
+	if r.hostStatus != 200 {
+		t.Errorf("host status = %d: an HTTP function always answers the host 200", r.hostStatus)
+	}
+	if r.status != wantStatus {
+		t.Fatalf("status = %d, want %d; body %s", r.status, wantStatus, r.body)
+	}
+	var e errorBody
+	r.json(t, &e)
+	if string(e.Error.Code) != wantCode || e.Error.Message == "" {
+		t.Errorf("error = %+v, want code %q and a message", e.Error, wantCode)
+	}
+	var fields []string
+	for _, f := range e.Error.Fields {
+		fields = append(fields, f.Field)
+		if len(f.Message) < 10 {
+			t.Errorf("field %s: message %q says too little", f.Field, f.Message)
+		}
+	}
+	if wantFields != nil {
+		if diff := cmp.Diff(wantFields, fields); diff != "" {
+			t.Errorf("fields (-want +got):\n%s\nbody: %s", diff, r.body)
+		}
 	}
 }
 

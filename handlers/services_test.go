@@ -9,6 +9,7 @@ import (
 	"github.com/shared-tenant/licensetrack/shared/ledger"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/provisioning"
+	"github.com/shared-tenant/licensetrack/shared/renewals"
 	"github.com/shared-tenant/licensetrack/shared/usage"
 	"github.com/shared-tenant/licensetrack/shared/xlsx"
 )
@@ -38,6 +39,8 @@ type hostOpts struct {
 	// steps receives the workflow steps the services queue; nil is a
 	// queue nobody reads.
 	steps *fakes.Steps
+	// enrollments replaces the in-memory store's enrollments when set.
+	enrollments licensing.EnrollmentStore
 }
 
 // testConfig returns the Config of a Server whose services keep everything
@@ -55,6 +58,10 @@ func testConfig(store *memstore.Store, o hostOpts) Config {
 	}
 	if o.steps == nil {
 		o.steps = &fakes.Steps{}
+	}
+	var enrollments licensing.EnrollmentStore = store
+	if o.enrollments != nil {
+		enrollments = o.enrollments
 	}
 	auth := licensing.NewAuthorizer(agencies, []string{admin}, o.allowAnonymous)
 	runs := licensing.NewRuns(store, auth, now, nil)
@@ -79,6 +86,10 @@ func testConfig(store *memstore.Store, o hostOpts) Config {
 		Provisioning: provisioning.NewService(provisioning.Config{
 			Auth: auth, Runs: runs, Agencies: agencies, Purchases: store, Seats: store, Directory: dir, Catalog: catalog,
 			Mailer: mail, Effects: licensing.NewEffects(store, now, 0), Now: now,
+		}),
+		Renewals: renewals.NewService(renewals.Config{
+			Auth: auth, Runs: runs, Agencies: agencies, Purchases: store, Enrollments: enrollments, Snapshots: store, Directory: dir,
+			Catalog: catalog, Files: store, Mailer: mail, Effects: licensing.NewEffects(store, now, 0), Now: now,
 		}),
 	}
 }

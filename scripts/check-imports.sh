@@ -22,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mod=$(go list -m)
-workflows="shared/intake shared/ledger shared/usage shared/provisioning"
+workflows="shared/intake shared/ledger shared/usage shared/provisioning shared/renewals"
 fail=0
 complain() { echo "imports: $*" >&2; fail=1; }
 

@@ -5,11 +5,13 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -68,6 +70,7 @@ var Keys = []Key{
 	{Name: "ACTIVATION_CHECK_EVERY", Owner: "app", Default: "6h", Description: "How often the workflow looks for a request's seats in the tenant after routing it for activation."},
 	{Name: "EFFECT_LEASE", Owner: "app", Default: "2m", Description: "How long a worker's claim on an outside effect (a mail, a queued step) stands; a claim left by a worker that stopped before confirming lapses after it, and its effect is then reported as unconfirmed instead of repeated."},
 	{Name: "DEFAULT_USAGE_LOCATION", Owner: "app", Description: "Two-letter country code (US) given to a member of a delegated group who has no usage location before licensing them; empty: such members are skipped and reported."},
+	{Name: "RENEWAL_REMINDER_DAYS", Owner: "app", Default: "90,60,30", Description: "Days before a purchase line's term end (and an annual tenant subscription's next lifecycle date) at which a reminder is mailed, comma-separated."},
 	{Name: "PAYROLL_ANCHOR_DATE", Owner: "app", Default: "2026-01-05", Description: "A payroll Monday (2006-01-02); payroll Mondays are every PAYROLL_INTERVAL_DAYS from it."},
 	{Name: "PAYROLL_INTERVAL_DAYS", Owner: "app", Default: "14", Description: "Days between payroll Mondays (a multiple of 7)."},
 	{Name: "REPORT_TIME_ZONE", Owner: "app", Default: "America/Chicago", Description: "The agencies' time zone (IANA name): which day it is for the payroll calendar and report dates."},
@@ -159,6 +162,9 @@ type Workflow struct {
 	// DefaultUsageLocation is given to group members without one before
 	// they are licensed ("" skips them).
 	DefaultUsageLocation string
+	// RenewalDays are the days before a term end at which reminders go,
+	// largest first.
+	RenewalDays []int
 }
 
 // Graph modes.
@@ -404,6 +410,11 @@ func loadWorkflow(cfg *Config, get func(string) string, bad func(string, string,
 	} else {
 		w.DefaultUsageLocation = strings.ToUpper(loc)
 	}
+	if days, err := renewalDays(get("RENEWAL_REMINDER_DAYS")); err != nil {
+		bad("RENEWAL_REMINDER_DAYS", "%s", err)
+	} else {
+		w.RenewalDays = days
+	}
 	if d, err := time.ParseDuration(get("EFFECT_LEASE")); err != nil || d < time.Second || d > time.Hour {
 		bad("EFFECT_LEASE", "must be a duration from 1s to 1h, such as 2m")
 	} else {
@@ -414,6 +425,27 @@ func loadWorkflow(cfg *Config, get func(string) string, bad func(string, string,
 	} else {
 		w.WaitFor = time.Duration(n) * 24 * time.Hour
 	}
+}
+
+// renewalDays reads a comma-separated list of 1 to 10 distinct whole
+// numbers of days from 1 to 366, returned largest first.
+func renewalDays(v string) ([]int, error) {
+	const form = "must be 1 to 10 different whole numbers of days from 1 to 366, comma-separated, such as 90,60,30"
+	seen := map[int]bool{}
+	var days []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 366 || seen[n] {
+			return nil, errors.New(form)
+		}
+		seen[n] = true
+		days = append(days, n)
+	}
+	if len(days) > 10 {
+		return nil, errors.New(form)
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(days)))
+	return days, nil
 }
 
 func loadReporting(cfg *Config, get func(string) string, bad func(string, string, ...any)) {

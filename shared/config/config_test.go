@@ -328,13 +328,14 @@ func TestWorkflowSettings(t *testing.T) {
 		return m
 	}
 	cfg, err := Load(env(with("MAIL_SENDER", "Licensing@Central.example.gov", "CENTRAL_IT_EMAIL", "a@it.example.gov, b@it.example.gov",
-		"APP_URL", "https://func.example.net/", "FISCAL_YEAR_END", "09-30", "ACTIVATION_CHECK_EVERY", "30m", "DEFAULT_USAGE_LOCATION", "us")))
+		"APP_URL", "https://func.example.net/", "FISCAL_YEAR_END", "09-30", "ACTIVATION_CHECK_EVERY", "30m", "DEFAULT_USAGE_LOCATION", "us",
+		"RENEWAL_REMINDER_DAYS", "30, 120,7")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Workflow{CentralIT: []string{"a@it.example.gov", "b@it.example.gov"}, AppURL: "https://func.example.net", MaxRequestBytes: 20 << 20,
 		GraceDays: 31, FiscalYearEndMonth: time.September, FiscalYearEndDay: 30, CheckEvery: 30 * time.Minute, WaitFor: 14 * 24 * time.Hour, EffectLease: 2 * time.Minute,
-		DefaultUsageLocation: "US"}
+		DefaultUsageLocation: "US", RenewalDays: []int{120, 30, 7}}
 	if diff := cmp.Diff(want, cfg.Workflow); diff != "" {
 		t.Errorf("workflow (-want +got):\n%s", diff)
 	}
@@ -343,7 +344,7 @@ func TestWorkflowSettings(t *testing.T) {
 	}
 	_, err = Load(env(with("MAIL_MODE", "smtp", "CENTRAL_IT_EMAIL", "x; y", "APP_URL", "http://func.example.net", "MAX_REQUEST_MB", "500",
 		"ENTITLEMENT_GRACE_DAYS", "-1", "FISCAL_YEAR_END", "June 30", "ACTIVATION_CHECK_EVERY", "500ms", "ACTIVATION_WAIT_DAYS", "0",
-		"DEFAULT_USAGE_LOCATION", "USA")))
+		"DEFAULT_USAGE_LOCATION", "USA", "RENEWAL_REMINDER_DAYS", "90,90")))
 	cerr, ok := err.(*Error)
 	if !ok {
 		t.Fatalf("err = %v", err)
@@ -352,7 +353,7 @@ func TestWorkflowSettings(t *testing.T) {
 	for _, p := range cerr.Problems {
 		keys = append(keys, p[:strings.IndexByte(p, ':')])
 	}
-	wantKeys := []string{"MAIL_MODE", "CENTRAL_IT_EMAIL", "CENTRAL_IT_EMAIL", "APP_URL", "MAX_REQUEST_MB", "ENTITLEMENT_GRACE_DAYS", "FISCAL_YEAR_END", "ACTIVATION_CHECK_EVERY", "DEFAULT_USAGE_LOCATION", "ACTIVATION_WAIT_DAYS"}
+	wantKeys := []string{"MAIL_MODE", "CENTRAL_IT_EMAIL", "CENTRAL_IT_EMAIL", "APP_URL", "MAX_REQUEST_MB", "ENTITLEMENT_GRACE_DAYS", "FISCAL_YEAR_END", "ACTIVATION_CHECK_EVERY", "DEFAULT_USAGE_LOCATION", "RENEWAL_REMINDER_DAYS", "ACTIVATION_WAIT_DAYS"}
 	if diff := cmp.Diff(wantKeys, keys); diff != "" {
 		t.Errorf("problems (-want +got):\n%s\n%v", diff, err)
 	}

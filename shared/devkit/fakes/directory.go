@@ -27,6 +27,9 @@ type Directory struct {
 	Users   map[string]licensing.DirectoryUser
 	Members map[string][]string
 	Skus    []licensing.TenantSku
+	// Subs are the tenant's commercial subscriptions, as Subscriptions
+	// returns them.
+	Subs []licensing.TenantSubscription
 	// Changes are what the next delta read returns.
 	Changes []licensing.DirectoryUser
 	// Round counts the reads; the delta link of read n is "delta-n".
@@ -45,9 +48,9 @@ func (d *Directory) SubscribedSkus(context.Context) ([]licensing.TenantSku, erro
 	return d.Skus, nil
 }
 
-// Subscriptions returns none.
+// Subscriptions returns Subs.
 func (d *Directory) Subscriptions(context.Context) ([]licensing.TenantSubscription, error) {
-	return nil, nil
+	return d.Subs, nil
 }
 
 // GroupUserMembers calls fn for each member of group g; a group not in

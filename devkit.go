@@ -4,14 +4,17 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 
+	"github.com/shared-tenant/licensetrack/shared/azerr"
 	"github.com/shared-tenant/licensetrack/shared/config"
 	"github.com/shared-tenant/licensetrack/shared/devkit/demo"
 	"github.com/shared-tenant/licensetrack/shared/devkit/demotenant"
 	"github.com/shared-tenant/licensetrack/shared/graph/graphfake"
+	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 
 // Builds with the development kit (make build, make demo) can run the
@@ -38,15 +41,56 @@ func init() {
 			Config:       cfg,
 			Log:          log,
 			StorageName:  a.storageName,
-			InitStorage:  a.initStorage,
+			InitStorage:  func(ctx context.Context) error { return resetStorage(ctx, a) },
 			Tables:       a.tables.TableNames(),
 			Containers:   []string{a.container},
 			Runs:         a.runs,
 			Usage:        a.usage,
 			Provisioning: a.provisioning,
+			Renewals:     a.renewals,
 			Blobs:        a.blobs,
 			Tenant:       tenant,
 			Environ:      os.Environ(),
 		}, out)
 	}
+}
+
+// resetStorage empties what the demo writes (the app's tables, blob
+// container and queues, after STORAGE_PREFIX) and creates them again, so
+// that every demo starts from the same state as its synthetic tenant, which
+// is generated afresh each time: a ledger or license grants left by an
+// earlier demo would not match it.
+func resetStorage(ctx context.Context, a *app) error {
+	acct, err := storageAccount(a.cfg)
+	if err != nil {
+		return err
+	}
+	tsvc, err := acct.TableService()
+	if err != nil {
+		return err
+	}
+	for _, name := range a.tables.TableNames() {
+		if _, err := tsvc.DeleteTable(ctx, name, nil); err != nil && azerr.Classify(err) != licensing.NotFound {
+			return fmt.Errorf("emptying table %s: %w", name, err)
+		}
+	}
+	bsvc, err := acct.BlobService()
+	if err != nil {
+		return err
+	}
+	if _, err := bsvc.DeleteContainer(ctx, a.container, nil); err != nil && azerr.Classify(err) != licensing.NotFound {
+		return fmt.Errorf("emptying container %s: %w", a.container, err)
+	}
+	qsvc, err := acct.QueueService()
+	if err != nil {
+		return err
+	}
+	for _, q := range a.queueNames() {
+		for _, name := range []string{q, q + "-poison"} {
+			if _, err := qsvc.DeleteQueue(ctx, name, nil); err != nil && azerr.Classify(err) != licensing.NotFound {
+				return fmt.Errorf("emptying queue %s: %w", name, err)
+			}
+		}
+	}
+	return a.initStorage(ctx)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/shared-tenant/licensetrack/shared/graph/graphfake"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/provisioning"
+	"github.com/shared-tenant/licensetrack/shared/renewals"
 	"github.com/shared-tenant/licensetrack/shared/usage"
 )
 
@@ -35,6 +36,8 @@ type Env struct {
 	Config      config.Config
 	Log         *slog.Logger
 	StorageName string
+	// InitStorage empties the demo's tables, container and queues and
+	// creates them again.
 	InitStorage func(context.Context) error
 	Tables      []string
 	Containers  []string
@@ -42,8 +45,10 @@ type Env struct {
 	Usage       *usage.Service
 	// Provisioning runs capped group provisioning.
 	Provisioning *provisioning.Service
-	Blobs        *blobstore.Store
-	Tenant       *graphfake.Server
+	// Renewals sends the renewal reminders.
+	Renewals *renewals.Service
+	Blobs    *blobstore.Store
+	Tenant   *graphfake.Server
 	// Environ is the process environment the handler is started with.
 	Environ []string
 }
@@ -61,7 +66,7 @@ func Run(ctx context.Context, a Env, out io.Writer) error {
 	}
 	step := func(format string, args ...any) { fmt.Fprintf(out, "==> "+format+"\n", args...) }
 
-	step("preparing storage in %s", a.StorageName)
+	step("emptying and preparing storage in %s (the demo starts afresh, as its synthetic tenant does)", a.StorageName)
 	ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	err := a.InitStorage(ictx)
 	cancel()
@@ -212,6 +217,9 @@ func demoFlow(ctx context.Context, cfg config.Config, a Env, out io.Writer, step
 		return err
 	}
 	if err := demoProvisioning(ctx, a, api, gen, out, step); err != nil {
+		return err
+	}
+	if err := demoRenewals(ctx, cfg, a, api, out, step); err != nil {
 		return err
 	}
 

@@ -25,17 +25,17 @@ import (
 // import. One row is wrong on purpose.
 func demoLedger(ctx context.Context, api *demoClient, gen *demotenant.Generator, out io.Writer, step func(string, ...any)) error {
 	var b strings.Builder
-	b.WriteString("Agency,PO Number,Product,Quantity,Term Start,Term End\r\n")
+	b.WriteString("Agency,PO Number,Product,Quantity,Term Start,Term End,Agreement\r\n")
 	for _, a := range gen.Agencies() {
 		for _, p := range a.Purchases {
-			start, end := "2026-07-01", "2027-06-30"
+			start, end, agreement := "2026-07-01", "2027-06-30", licensing.AgreementALaCarte
 			if p.SKU.PartNumber == "ENTERPRISEPACK" || p.SKU.PartNumber == "ENTERPRISEPREMIUM" || p.SKU.PartNumber == "SPE_E3" {
-				start, end = "2025-07-01", "2028-06-30" // a three-year enterprise agreement
+				start, end, agreement = "2025-07-01", "2028-06-30", licensing.AgreementEnterprise // a three-year enterprise agreement
 			}
-			fmt.Fprintf(&b, "%s,LEGACY-%s-%s,%s,%d,%s,%s\r\n", a.ID, a.ID, strings.ReplaceAll(p.SKU.PartNumber, "_", ""), p.SKU.PartNumber, p.Quantity, start, end)
+			fmt.Fprintf(&b, "%s,LEGACY-%s-%s,%s,%d,%s,%s,%s\r\n", a.ID, a.ID, strings.ReplaceAll(p.SKU.PartNumber, "_", ""), p.SKU.PartNumber, p.Quantity, start, end, agreement)
 		}
 	}
-	b.WriteString("DOA,LEGACY-DOA-VISIO2013,Visio Professional 2013,5,2026-07-01,2027-06-30\r\n")
+	b.WriteString("DOA,LEGACY-DOA-VISIO2013,Visio Professional 2013,5,2026-07-01,2027-06-30,a-la-carte\r\n")
 	csv := []byte(b.String())
 
 	for _, commit := range []bool{false, true} {

@@ -322,22 +322,9 @@ func printWaitlistMail(ctx context.Context, blobs *blobstore.Store, asOf time.Ti
 	// the latest.
 	sort.Slice(names, func(i, j int) bool { return noticeSeq(names[i]) < noticeSeq(names[j]) })
 	name := names[len(names)-1]
-	rc, err := blobs.Open(ctx, name)
+	msg, text, err := readMail(ctx, blobs, name)
 	if err != nil {
 		return err
-	}
-	raw, err := io.ReadAll(io.LimitReader(rc, 1<<20))
-	rc.Close()
-	if err != nil {
-		return err
-	}
-	msg, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	text, err := plainText(msg)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
 	}
 	step("the waitlist mail to %s's delegates (blob %s):", provisioningAgency, name)
 	fmt.Fprintf(out, "    To: %s\n    Subject: %s\n\n", msg.Header.Get("To"), msg.Header.Get("Subject"))
@@ -369,6 +356,29 @@ func noticeSeq(name string) int {
 		fmt.Sscan(parts[3], &n)
 	}
 	return n
+}
+
+// readMail reads the plain-text message the outbox wrote to blob name: its
+// header and its decoded text.
+func readMail(ctx context.Context, blobs *blobstore.Store, name string) (*mail.Message, string, error) {
+	rc, err := blobs.Open(ctx, name)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", name, err)
+	}
+	raw, err := io.ReadAll(io.LimitReader(rc, 1<<20))
+	rc.Close()
+	if err != nil {
+		return nil, "", err
+	}
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", name, err)
+	}
+	text, err := plainText(msg)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", name, err)
+	}
+	return msg, text, nil
 }
 
 // plainText returns the decoded body of msg, a text/plain message (the

@@ -82,7 +82,27 @@ func (g *Generator) Fill(t *graphfake.Tenant) Stats {
 			NextLifecycle:          &next,
 		})
 	}
+	g.putOtherSubscriptions(t)
 	return st
+}
+
+// putOtherSubscriptions adds the subscriptions a real tenant has besides its
+// purchases, neither worth a renewal alert: a trial that ends three weeks
+// after the tenant's date, and a free SKU.
+func (g *Generator) putOtherSubscriptions(t *graphfake.Tenant) {
+	now := g.opts.Now.UTC()
+	trialEnd := now.AddDate(0, 0, 21)
+	free := now.AddDate(1, 0, 0)
+	for i, sub := range []graphfake.Subscription{
+		{SkuID: "efccb6f7-5641-4e0e-bd10-b4976e1bf68e", PartNumber: "EMS", Status: "Enabled", TotalLicenses: 25, IsTrial: true,
+			Created: trialEnd.AddDate(0, 0, -30), NextLifecycle: &trialEnd},
+		{SkuID: "f30db892-07e9-47e9-837c-80727f46fd3d", PartNumber: "FLOW_FREE", Status: "Enabled", TotalLicenses: 10000,
+			Created: now.AddDate(-2, 0, 0), NextLifecycle: &free},
+	} {
+		sub.ID = fmt.Sprintf("%s-c100-%012x", g.idPrefix, i)
+		sub.CommerceSubscriptionID = fmt.Sprintf("%s-e100-%012x", g.idPrefix, i)
+		t.PutSubscription(sub)
+	}
 }
 
 // walk generates every user once, counting usage per agency and in total,

@@ -55,6 +55,7 @@ type app struct {
 	usage        *usage.Service
 	provisioning *provisioning.Service
 	renewals     *renewals.Service
+	auth         *licensing.Authorizer
 }
 
 // newApp builds the adapters and the services from cfg. Apart from starting
@@ -104,6 +105,7 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		EnterpriseYears: licensing.DefaultTerms().EnterpriseYears}
 	mailer := a.mailer()
 	auth := licensing.NewAuthorizer(a.tables, cfg.Admins, cfg.AllowAnonymous)
+	a.auth = auth
 	effects := licensing.NewEffects(a.tables, nil, cfg.Workflow.EffectLease)
 	a.agencies = licensing.NewAgencyAdmin(a.tables, auth, nil)
 	a.runs = licensing.NewRuns(a.tables, auth, nil, nil)
@@ -196,7 +198,7 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 // handler is the custom handler serving the host's invocations.
 func (a *app) handler() *handlers.Server {
 	return handlers.New(handlers.Config{Agencies: a.agencies, Runs: a.runs, Intake: a.intake, Ledger: a.ledger, Usage: a.usage, Provisioning: a.provisioning,
-		Renewals: a.renewals, Logger: a.log, MaxRequestBytes: a.cfg.Workflow.MaxRequestBytes})
+		Renewals: a.renewals, Auth: a.auth, Logger: a.log, MaxRequestBytes: a.cfg.Workflow.MaxRequestBytes})
 }
 
 // mailer sends through Graph, or to the outbox in Blob Storage.

@@ -33,6 +33,8 @@ type Config struct {
 	// Renewals answers the Enterprise Agreement enrollments and their
 	// true-up worksheets.
 	Renewals *renewals.Service
+	// Auth tells the pages who the caller is and what they may see.
+	Auth *licensing.Authorizer
 	// Logger receives the process's own log (standard output).
 	Logger *slog.Logger
 	// MaxRequestBytes bounds an API request body (a purchase order with
@@ -56,6 +58,7 @@ type Server struct {
 	usage        *usage.Service
 	provisioning *provisioning.Service
 	renewals     *renewals.Service
+	auth         *licensing.Authorizer
 	log          *slog.Logger
 	maxBytes     int64
 	maxRequest   int64
@@ -86,7 +89,7 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{agencyAdmin: cfg.Agencies, runRecords: cfg.Runs, intake: cfg.Intake, ledger: cfg.Ledger, usage: cfg.Usage, provisioning: cfg.Provisioning, renewals: cfg.Renewals, log: cfg.Logger, maxBytes: cfg.MaxInvocationBytes, maxRequest: cfg.MaxRequestBytes, now: cfg.Now, functions: map[string]function{}, httpNames: map[string]bool{}}
+	s := &Server{agencyAdmin: cfg.Agencies, runRecords: cfg.Runs, intake: cfg.Intake, ledger: cfg.Ledger, usage: cfg.Usage, provisioning: cfg.Provisioning, renewals: cfg.Renewals, auth: cfg.Auth, log: cfg.Logger, maxBytes: cfg.MaxInvocationBytes, maxRequest: cfg.MaxRequestBytes, now: cfg.Now, functions: map[string]function{}, httpNames: map[string]bool{}}
 	s.handleHTTP("Agencies", s.agencies)
 	s.handleHTTP("Runs", s.runs)
 	s.handleHTTP("Purchases", s.purchases)
@@ -102,6 +105,7 @@ func New(cfg Config) *Server {
 	s.handleHTTP("Enrollments", s.enrollments)
 	s.handleHTTP("TrueUp", s.trueUp)
 	s.functions["RenewalReminders"] = timerFunction("timer", s.renewalReminders)
+	s.handleHTTP("Pages", s.pages)
 	return s
 }
 

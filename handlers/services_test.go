@@ -67,6 +67,7 @@ func testConfig(store *memstore.Store, o hostOpts) Config {
 	runs := licensing.NewRuns(store, auth, now, nil)
 	dir, mail, catalog := fakes.NewDirectory(), &fakes.Mailbox{}, fakes.BuiltinCatalog{}
 	return Config{
+		Auth:     auth,
 		Agencies: licensing.NewAgencyAdmin(agencies, auth, now),
 		Runs:     runs,
 		Intake: intake.NewService(intake.Config{

@@ -170,6 +170,7 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		},
 		Terms:        terms,
 		CentralIT:    w.CentralIT,
+		AppURL:       w.AppURL,
 		Effects:      effects,
 		Provisioning: a.provisioning,
 	})

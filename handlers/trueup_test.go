@@ -82,17 +82,7 @@ func trueUpHost(t *testing.T) *funchost.Host {
 	svc := renewals.NewService(renewals.Config{Auth: auth, Agencies: tables, Purchases: tables, Enrollments: tables, Snapshots: tables,
 		Catalog: fakes.BuiltinCatalog{}, Files: blobs, Links: blobs, Worksheets: xlsx.NewReportWriter(xlsx.WithLocation(chicago)),
 		Location: chicago, Now: now})
-	srv := httptest.NewServer(New(Config{Renewals: svc, Logger: slog.New(slog.DiscardHandler), Now: now}))
-	t.Cleanup(srv.Close)
-	app, err := funchost.Load("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, err := app.Target(srv.URL, funchost.Config{Settings: map[string]string{"ACTIVATION_QUEUE": "activation-steps"}, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return host
+	return behindHost(t, New(Config{Renewals: svc, Logger: slog.New(slog.DiscardHandler), Now: now}), now)
 }
 
 // trueUpGet sends GET /api/{path} to the host as caller.

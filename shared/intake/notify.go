@@ -4,15 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 
-// missingText says in words what the missing items are and how to send them
+// MissingText says in words what the missing items are and how to send them
 // (the PO, the activation email, or both).
-func missingText(missing []string) string {
+func MissingText(missing []string) string {
 	var parts []string
 	for _, m := range missing {
 		switch m {
@@ -41,8 +42,9 @@ func missingText(missing []string) string {
 func intakeMessage(sr licensing.ServiceRequest, appURL string) string {
 	switch sr.Status {
 	case licensing.StatusNeedsInformation:
-		return fmt.Sprintf("Service request %s is on hold until we have %s. Add them to this request (POST the files to %s/api/service-requests/%s/documents) and it will go on by itself.",
-			sr.ID, missingText(sr.Missing), strings.TrimRight(appURL, "/"), sr.ID)
+		base := strings.TrimRight(appURL, "/")
+		return fmt.Sprintf("Service request %s is on hold until we have %s. Add them on the request's page, %s, or POST the files to %s/api/service-requests/%s/documents, and it will go on by itself.",
+			sr.ID, MissingText(sr.Missing), RequestPage(appURL, sr.ID), base, sr.ID)
 	case licensing.StatusSubmitted:
 		return fmt.Sprintf("Service request %s for PO %s is submitted. Central IT will route it for activation; you will get an email when the licenses are available.", sr.ID, sr.PONumber)
 	}
@@ -93,8 +95,21 @@ func orDash(s string) string {
 	return s
 }
 
+// RequestPage is the address of a request's page on the site at appURL,
+// where a person reads it, adds what is missing and confirms its activation.
+func RequestPage(appURL, id string) string {
+	return strings.TrimRight(appURL, "/") + "/requests/" + url.PathEscape(id)
+}
+
+// requestLink is the address of sr's page, for the links in mail.
 func (s *Service) requestLink(sr licensing.ServiceRequest) string {
-	return strings.TrimRight(s.cfg.Workflow.AppURL, "/") + "/api/service-requests/" + sr.ID
+	return RequestPage(s.cfg.Workflow.AppURL, sr.ID)
+}
+
+// apiPath is the API route of sr, named in mail for scripts (a path, not a
+// link: a browser cannot send the POSTs it takes).
+func apiPath(sr licensing.ServiceRequest) string {
+	return "/api/service-requests/" + url.PathEscape(sr.ID)
 }
 
 // documentAttachments attaches the request's documents of the given kinds.
@@ -123,11 +138,10 @@ func (s *Service) routeMail(ctx context.Context, sr licensing.ServiceRequest) (l
 Sign Up and Sign In are a one-time choice that cannot be undone: check the scenario before clicking.
 
 Activate from the link in Microsoft's activation email (attached with the PO). The app watches the tenant and
-moves the request on by itself when the seats appear. If they do not show up, confirm the activation by hand:
-  POST %s/activation
-
-Request: %s
-`, sr.ID, requestSummary(sr), scenarioInstruction(sr.Scenario), s.requestLink(sr), s.requestLink(sr))
+moves the request on by itself when the seats appear. If they do not show up, confirm the activation by hand
+on the request's page (a script: POST %s/activation):
+  %s
+`, sr.ID, requestSummary(sr), scenarioInstruction(sr.Scenario), apiPath(sr), s.requestLink(sr))
 	return licensing.MailMessage{
 		To:          s.cfg.Workflow.CentralIT,
 		Subject:     fmt.Sprintf("Ready for activation: %s PO %s (%s)", sr.Agency, sr.PONumber, sr.ID),
@@ -142,9 +156,9 @@ func (s *Service) timeoutMail(ctx context.Context, sr licensing.ServiceRequest) 
 
 %s
 Either the activation has not been done yet (see the activation email), or it went to another tenant.
-When the licenses are active, confirm by hand:
-  POST %s/activation
-`, sr.ID, requestSummary(sr), s.requestLink(sr))
+When the licenses are active, confirm by hand on the request's page (a script: POST %s/activation):
+  %s
+`, sr.ID, requestSummary(sr), apiPath(sr), s.requestLink(sr))
 	return licensing.MailMessage{To: s.cfg.Workflow.CentralIT, Subject: fmt.Sprintf("Activation not seen: %s PO %s (%s)", sr.Agency, sr.PONumber, sr.ID), Text: text}, nil
 }
 
@@ -161,8 +175,9 @@ func (s *Service) closedMail(ctx context.Context, sr licensing.ServiceRequest) (
 	text := fmt.Sprintf(`The licenses of purchase order %s are active in the tenant and recorded for %s.
 
 %s
-They count in %s's license reports from now on. Service request %s is closed.
-`, sr.PONumber, sr.Agency, requestSummary(sr), sr.Agency, sr.ID)
+They count in %s's license reports from now on. Service request %s is closed:
+  %s
+`, sr.PONumber, sr.Agency, requestSummary(sr), sr.Agency, sr.ID, s.requestLink(sr))
 	return licensing.MailMessage{To: to, Subject: fmt.Sprintf("Licenses available: PO %s (%s)", sr.PONumber, sr.ID), Text: text}, nil
 }
 
@@ -176,9 +191,11 @@ func (s *Service) needsInformationMail(ctx context.Context, sr licensing.Service
 
 To go on we need %s.
 %s
-Add them to the request (POST the files to %s/documents) and it moves on by itself.
+Add them on the request's page and it moves on by itself:
+  %s
+(A script sends the files to POST %s/documents.)
 
-%s`, sr.ID, orDash(sr.PONumber), missingText(sr.Missing), whyLine(why), s.requestLink(sr), requestSummary(sr))
+%s`, sr.ID, orDash(sr.PONumber), MissingText(sr.Missing), whyLine(why), s.requestLink(sr), apiPath(sr), requestSummary(sr))
 	return licensing.MailMessage{To: []string{sr.Requester.Email}, Subject: fmt.Sprintf("Information needed: service request %s", sr.ID), Text: text}, nil
 }
 

@@ -315,7 +315,7 @@ func TestWorkflowToClosed(t *testing.T) {
 		}
 	}
 	if len(route.Attachments) != 2 || !strings.Contains(route.Text, "SIGN UP") || !strings.Contains(route.Text, "cannot be undone") ||
-		!strings.Contains(route.Text, "https://func.example.net/api/service-requests/"+id+"/activation") {
+		!strings.Contains(route.Text, "\n  https://func.example.net/requests/"+id+"\n") || !strings.Contains(route.Text, "POST /api/service-requests/"+id+"/activation") {
 		t.Errorf("routing mail: %d attachments\n%s", len(route.Attachments), route.Text)
 	}
 	// The seats are not there yet: verify looks again later.

@@ -27,32 +27,13 @@ type purchaseGroup struct {
 // the days left; lines of one agency ending on one day at one threshold
 // share a mail.
 func (r *reminderRun) purchaseReminders(ctx context.Context) {
-	type ref struct{ agency, id string }
-	replaced := map[ref]bool{}
-	corrections := map[ref]int{}
-	for _, p := range r.purchases {
-		for _, id := range p.Replaces {
-			replaced[ref{p.Agency, id}] = true
-		}
-		if p.Corrects != "" && p.ActivatedAt != nil {
-			corrections[ref{p.Agency, p.Corrects}] += p.Quantity
-		}
-	}
 	type key struct {
 		agency  string
 		termEnd licensing.Date
 		due     int
 	}
 	groups := map[key]*purchaseGroup{}
-	for _, p := range r.purchases {
-		if p.Corrects != "" || p.Source == licensing.SourceCorrection || p.ActivatedAt == nil ||
-			p.TermEnd.IsZero() || p.TermEnd.Before(r.on) || replaced[ref{p.Agency, p.ID}] {
-			continue
-		}
-		p.Quantity += corrections[ref{p.Agency, p.ID}]
-		if p.Quantity <= 0 {
-			continue
-		}
+	for _, p := range renewable(r.purchases, r.on) {
 		due, ok := dueThreshold(r.s.cfg.Thresholds, r.on.DaysUntil(p.TermEnd))
 		if !ok {
 			continue
@@ -79,6 +60,36 @@ func (r *reminderRun) purchaseReminders(ctx context.Context) {
 	for _, g := range list {
 		r.purchaseReminder(ctx, g)
 	}
+}
+
+// renewable returns the lines of purchases that still need renewing on day
+// on, each with its quantity after its corrections: base lines (not
+// corrections) that are active, end on or after on, are not replaced by a
+// renewal, and total more than zero.
+func renewable(purchases []licensing.Purchase, on licensing.Date) []licensing.Purchase {
+	type ref struct{ agency, id string }
+	replaced := map[ref]bool{}
+	corrections := map[ref]int{}
+	for _, p := range purchases {
+		for _, id := range p.Replaces {
+			replaced[ref{p.Agency, id}] = true
+		}
+		if p.Corrects != "" && p.ActivatedAt != nil {
+			corrections[ref{p.Agency, p.Corrects}] += p.Quantity
+		}
+	}
+	var out []licensing.Purchase
+	for _, p := range purchases {
+		if p.Corrects != "" || p.Source == licensing.SourceCorrection || p.ActivatedAt == nil ||
+			p.TermEnd.IsZero() || p.TermEnd.Before(on) || replaced[ref{p.Agency, p.ID}] {
+			continue
+		}
+		p.Quantity += corrections[ref{p.Agency, p.ID}]
+		if p.Quantity > 0 {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // purchaseReminder mails group g's reminder, and records the earlier

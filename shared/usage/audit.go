@@ -128,7 +128,7 @@ func (s *Service) UsageAudit(ctx context.Context, log *slog.Logger) (AuditResult
 				rows = append(rows, o)
 			}
 		}
-		if err := send(a.ID, auditAgencyMail(a, rows, candidates[a.ID], today, signIn)); err != nil {
+		if err := send(a.ID, s.auditAgencyMail(a, rows, candidates[a.ID], today, signIn)); err != nil {
 			return res, err
 		}
 	}
@@ -190,11 +190,12 @@ func (s *Service) auditSummaryMail(res AuditResult, snap licensing.Snapshot) lic
 		b.WriteString("\nEach of these agencies was sent its part, with the disabled and inactive users it could reclaim licenses from.\n")
 	}
 	fmt.Fprintf(&b, "\nLicensed users matching no agency: %d; matching several: %d (see the payroll enterprise summary).\n", snap.Unattributed, snap.Conflicts)
+	b.WriteString(s.overviewPageText())
 	b.WriteString(signInMailText(signInNote(snap)))
 	return licensing.MailMessage{To: s.cfg.CentralIT, Subject: fmt.Sprintf("License audit %s: %d over", res.Date.Time().Format("2006-01"), len(res.Over)), Text: b.String()}
 }
 
-func auditAgencyMail(a licensing.Agency, rows []OverUse, candidates []licensing.UserLine, on licensing.Date, signIn string) licensing.MailMessage {
+func (s *Service) auditAgencyMail(a licensing.Agency, rows []OverUse, candidates []licensing.UserLine, on licensing.Date, signIn string) licensing.MailMessage {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s) uses more licenses than it bought, as of %s:\n\n", a.Name, a.ID, on)
 	for _, o := range rows {
@@ -211,6 +212,7 @@ func auditAgencyMail(a licensing.Agency, rows []OverUse, candidates []licensing.
 	if len(candidates) == maxListed {
 		fmt.Fprintf(&b, "  (the first %d are listed; the payroll report's Users sheet has them all)\n", maxListed)
 	}
+	b.WriteString(s.agencyPageText(a.ID))
 	b.WriteString(signInMailText(signIn))
 	return licensing.MailMessage{To: a.Contacts, Subject: fmt.Sprintf("Action needed: %s uses more licenses than it bought", a.ID), Text: b.String()}
 }

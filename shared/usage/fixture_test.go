@@ -26,8 +26,12 @@ type fixture struct {
 	// provisioning is the Provisioning reader of the services built after
 	// it is set.
 	provisioning licensing.ProvisioningReader
-	clock        time.Time
-	ids          int
+	// appURL and links are the AppURL and Links of the services built
+	// after they are set.
+	appURL string
+	links  licensing.Linker
+	clock  time.Time
+	ids    int
 }
 
 var admin = &licensing.Principal{Name: fakes.Admin}
@@ -75,6 +79,8 @@ func (f *fixture) service(m licensing.Mailer, reports licensing.ReportWriter) *u
 		CentralIT:    []string{fakes.CentralIT},
 		Effects:      licensing.NewEffects(f.store, f.now, 0),
 		Provisioning: f.provisioning,
+		AppURL:       f.appURL,
+		Links:        f.links,
 		Now:          f.now,
 		NewID:        f.newID,
 	})

@@ -69,7 +69,7 @@ func (s *Service) PayrollReport(ctx context.Context, date licensing.Date, opts P
 	if s.cfg.Reports == nil || s.cfg.Deliveries == nil {
 		return ReportResult{}, licensing.Errorf(op, licensing.Internal, "Reports are not configured.")
 	}
-	run := "payroll-" + date.String()
+	run := payrollRunName(date)
 	res := ReportResult{Run: run, Date: date}
 	done, snap, rd, err := s.startReportRun(ctx, run, date, log)
 	if err != nil {
@@ -122,7 +122,7 @@ func (s *Service) PayrollReport(ctx context.Context, date licensing.Date, opts P
 				res.Notes = append(res.Notes, missing)
 			}
 			return s.cfg.Reports.WriteAgencyReport(w, r, spool.source(a.ID))
-		}, func() licensing.MailMessage { return agencyReportMail(r, signIn) }, log)
+		}, func() licensing.MailMessage { return s.agencyReportMail(r, signIn) }, log)
 		if err != nil {
 			note(err, a.ID)
 		}
@@ -609,7 +609,7 @@ func (sp *userSpool) close() { os.RemoveAll(sp.dir) }
 
 // agencyReportMail is the mail carrying an agency's report; signIn is the
 // note saying sign-in activity is missing, or "".
-func agencyReportMail(r licensing.AgencyReport, signIn string) licensing.MailMessage {
+func (s *Service) agencyReportMail(r licensing.AgencyReport, signIn string) licensing.MailMessage {
 	var b strings.Builder
 	fmt.Fprintf(&b, "License report for %s (%s), payroll Monday %s.\nData as of %s UTC.\n\n", r.Agency.Name, r.Agency.ID, r.Date, r.DataAsOf.Format("2006-01-02 15:04"))
 	b.WriteString(productTable(r.Products))
@@ -621,6 +621,7 @@ func agencyReportMail(r licensing.AgencyReport, signIn string) licensing.MailMes
 	if r.Provisioning != nil {
 		b.WriteString("Its Provisioning sheet shows where the members of your delegated groups stand: who holds a seat, who waits.\n")
 	}
+	b.WriteString(s.agencyPageText(r.Agency.ID))
 	b.WriteString(signInMailText(signIn))
 	return licensing.MailMessage{To: r.Agency.Contacts, Subject: fmt.Sprintf("License report %s: %s", r.Date, r.Agency.ID), Text: b.String()}
 }
@@ -660,7 +661,7 @@ func (s *Service) summaryMail(sum licensing.EnterpriseSummary, signIn string) li
 	}
 	text := fmt.Sprintf("Enterprise license summary, payroll Monday %s (data as of %s UTC).\n\nAgencies using more than they bought: %s\n"+
 		"Licensed users matching no agency: %d; matching several: %d.\n\nTenant check (the agencies' purchases against the tenant's seats):\n%s\n",
-		sum.Date, sum.DataAsOf.Format("2006-01-02 15:04"), orNone(strings.Join(agencies, ", ")), sum.Unattributed, sum.Conflicts, orNone(strings.Join(diff, "\n"))) + signInMailText(signIn)
+		sum.Date, sum.DataAsOf.Format("2006-01-02 15:04"), orNone(strings.Join(agencies, ", ")), sum.Unattributed, sum.Conflicts, orNone(strings.Join(diff, "\n"))) + s.overviewPageText() + signInMailText(signIn)
 	return licensing.MailMessage{To: s.cfg.CentralIT, Subject: fmt.Sprintf("Enterprise license summary %s", sum.Date), Text: text}
 }
 

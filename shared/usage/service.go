@@ -41,6 +41,10 @@ type Config struct {
 	// CentralIT are the addresses that get the enterprise summary and the
 	// audit.
 	CentralIT []string
+	// AppURL is the app's public base URL (APP_URL): report and audit
+	// mails link to the agencies' overview pages under it. Empty leaves
+	// the links out.
+	AppURL string
 
 	Now   func() time.Time
 	NewID func() string

@@ -9,13 +9,16 @@ PKGS     := ./...
 # Tests that need Azurite fail instead of skipping when this is set, so a
 # missing emulator can never turn into a quietly green run.
 export AZURITE_REQUIRED := 1
+# Likewise the browser tests fail instead of skipping when Chromium is
+# missing (make test installs it first, with scripts/chromium.sh).
+export BROWSER_REQUIRED := 1
 # Every build and test compiles with the flags of the shipped binary (static,
 # no local paths), so the handler that the end-to-end tests build reuses the
 # packages the test build already compiled: the Graph SDK is compiled once.
 export CGO_ENABLED := 0
 export GOFLAGS := -trimpath
 
-.PHONY: all build stage package azurite azurite-stop test demo render fuzz bench lint imports clean
+.PHONY: all build stage package azurite azurite-stop chromium test demo serve screenshots render fuzz bench lint imports clean
 
 all: build
 
@@ -46,7 +49,12 @@ azurite:
 azurite-stop:
 	scripts/azurite.sh stop
 
-test: azurite imports
+# Chromium for the browser tests and make screenshots: Debian's package,
+# installed once when no chromium is on PATH (or CHROME_PATH names one).
+chromium:
+	@scripts/chromium.sh >/dev/null
+
+test: azurite chromium imports
 	$(GO) vet $(PKGS)
 	$(GO) vet -tags devkit .
 	$(GO) test -count=1 -timeout 30m $(PKGS)
@@ -57,6 +65,17 @@ DEMO_ENV := AzureWebJobsStorage=UseDevelopmentStorage=true ADMINS=admin@central-
 	AUTH_ALLOW_ANONYMOUS=false LOG_LEVEL=warn
 demo: azurite build
 	$(DEMO_ENV) $(BIN) demo
+
+# The demo, then its handler stays up with the web pages at
+# http://127.0.0.1:7071 and the harness's local sign-in, until Ctrl-C.
+serve: azurite build
+	$(DEMO_ENV) $(BIN) demo --serve 127.0.0.1:7071
+
+# PNGs of every page in out/screenshots/ (desktop, and the intake form and
+# an agency's overview at a phone's 390 px), taken by headless Chromium
+# through the harness; not part of make test.
+screenshots: azurite chromium
+	SCREENSHOTS=out/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' -timeout 20m .
 
 # PNG pages of a demo agency's report and the enterprise summary in
 # out/render/ (installs LibreOffice and poppler-utils when missing; not part

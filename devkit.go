@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,7 +31,16 @@ func init() {
 		}
 		return srv, nil
 	}
-	runDemo = func(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer) error {
+	runDemo = func(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, out io.Writer) error {
+		flags := flag.NewFlagSet("demo", flag.ContinueOnError)
+		flags.SetOutput(io.Discard)
+		serveAddr := flags.String("serve", "", "after the tour, serve the web pages at this address (make serve: "+demo.DefaultServeAddr+")")
+		if err := flags.Parse(args); err != nil {
+			return usageError{"demo: " + err.Error()}
+		}
+		if flags.NArg() > 0 {
+			return usageError{fmt.Sprintf("demo: unexpected argument %q", flags.Arg(0))}
+		}
 		a, err := newApp(cfg, log)
 		if err != nil {
 			return err
@@ -51,6 +61,7 @@ func init() {
 			Blobs:        a.blobs,
 			Tenant:       tenant,
 			Environ:      os.Environ(),
+			Serve:        *serveAddr,
 		}, out)
 	}
 }

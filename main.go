@@ -29,7 +29,9 @@ const usageText = `usage:
   handler run <job> [flags]
                           run one job once and print its summary; jobs:
 %s
-  handler demo            seed demo data and run the whole flow against Azurite (see README)
+  handler demo [--serve 127.0.0.1:7071]
+                          seed demo data and run the whole flow against Azurite (see README);
+                          --serve then keeps serving the web pages there, with a local sign-in
   handler help            this text
 Settings come from the environment; see local.settings.sample.json and the README.
 `
@@ -72,7 +74,7 @@ func run(args []string, getenv func(string) (string, bool), stdout, stderr io.Wr
 		if runDemo == nil {
 			err = errors.New("the demo needs the development kit: run make demo (it builds with -tags devkit)")
 		} else {
-			err = runDemo(ctx, cfg, log, stdout)
+			err = runDemo(ctx, cfg, log, args[1:], stdout)
 		}
 	}
 	if err != nil {
@@ -87,8 +89,9 @@ func run(args []string, getenv func(string) (string, bool), stdout, stderr io.Wr
 	return 0
 }
 
-// runDemo runs the demo tour; nil in builds without the development kit.
-var runDemo func(ctx context.Context, cfg config.Config, log *slog.Logger, out io.Writer) error
+// runDemo runs the demo tour with the arguments after "demo"; nil in
+// builds without the development kit.
+var runDemo func(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, out io.Writer) error
 
 // usageError is a mistake in the command line.
 type usageError struct{ msg string }

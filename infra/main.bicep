@@ -163,14 +163,39 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
 }
 
 // App Service authentication (Entra ID) supplies the X-MS-CLIENT-PRINCIPAL
-// headers the API trusts; without it every request is refused with 401.
+// headers the handler trusts. It validates every Entra ID token and session
+// cookie that comes in, sets the headers from them and strips any a client
+// sent itself, whether or not a request carries an identity.
+//
+// It lets requests without an identity through (AllowAnonymous) and the app
+// decides what they get: the web pages send the browser to
+// /.auth/login/aad?post_login_redirect_uri=<the page> themselves, and the API
+// answers 401 (its functions also need a function key, for machine clients).
+// RedirectToLoginPage would send API clients a sign-in page as well, and
+// Return401 would leave a person opening a page with a bare 401 instead of
+// the sign-in.
 resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: app
   name: 'authsettingsV2'
   properties: {
+    platform: { enabled: true }
     globalValidation: {
-      requireAuthentication: true
-      unauthenticatedClientAction: 'Return401'
+      requireAuthentication: false
+      unauthenticatedClientAction: 'AllowAnonymous'
+      redirectToProvider: 'azureActiveDirectory'
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+    login: {
+      // Keeps the users' tokens behind the session cookie (/.auth/me,
+      // /.auth/refresh).
+      tokenStore: { enabled: true }
+      // No other site: after signing in, post_login_redirect_uri may only be
+      // a page of this app.
+      allowedExternalRedirectUrls: []
+      cookieExpiration: { convention: 'FixedTime', timeToExpiration: '08:00:00' }
+      nonce: { validateNonce: true }
     }
     identityProviders: {
       azureActiveDirectory: {

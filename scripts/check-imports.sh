@@ -18,7 +18,8 @@
 #  - no package is named shared, util, common, types, models or helpers, nor
 #    after a standard library package;
 #  - nothing but package main and shared/config reads the environment
-#    (tests' own set-up excepted).
+#    (tests' own set-up, and the test kits azuritetest and browsertest,
+#    excepted).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mod=$(go list -m)
@@ -73,7 +74,7 @@ while IFS= read -r hit; do
   complain "$hit: read settings in shared/config, nowhere else"
 done < <(grep -rn --include='*.go' -E 'os\.(Getenv|LookupEnv|Environ)\(' . \
   | grep -v '_test\.go:' | grep -v '^\./[^/]*\.go:' | grep -v '^\./shared/config/' \
-  | grep -v '^\./shared/devkit/azuritetest/' | grep -v '^\./\.tools/' || true)
+  | grep -v '^\./shared/devkit/azuritetest/' | grep -v '^\./shared/devkit/browsertest/' | grep -v '^\./\.tools/' || true)
 
 if [ "$fail" -ne 0 ]; then exit 1; fi
 echo "imports: architecture rules hold"

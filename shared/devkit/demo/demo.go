@@ -51,6 +51,10 @@ type Env struct {
 	Tenant   *graphfake.Server
 	// Environ is the process environment the handler is started with.
 	Environ []string
+	// Serve, when set (such as DefaultServeAddr), keeps the handler up
+	// after the tour and serves the web pages there with the harness's
+	// local sign-in until the context ends (make serve).
+	Serve string
 }
 
 // Run runs the app locally the way the Functions host would: it starts this
@@ -74,22 +78,38 @@ func Run(ctx context.Context, a Env, out io.Writer) error {
 		return fmt.Errorf("storage is not reachable (is Azurite running? make azurite): %w", err)
 	}
 	run := a.Runs.Start(ctx, "demo", "cli", log)
-	err = demoFlow(ctx, cfg, a, out, step, run)
-	rec := run.Finish(ctx, err, false, "")
-	if err != nil {
-		return err
-	}
-	step("done in %s", rec.Duration(time.Now()).Round(time.Millisecond))
-	fmt.Fprintf(out, `
+	finished := false
+	// finish records the tour's run and says where its data is, once: after
+	// the tour, before the pages are served.
+	finish := func(err error) error {
+		if finished {
+			return err
+		}
+		finished = true
+		rec := run.Finish(ctx, err, false, "")
+		if err != nil {
+			return err
+		}
+		step("done in %s", rec.Duration(time.Now()).Round(time.Millisecond))
+		fmt.Fprintf(out, `
 Where the data is:
   tables      %s  (Table Storage on Azurite, http://127.0.0.1:10002/devstoreaccount1)
   container   %s  (Blob Storage on Azurite, http://127.0.0.1:10000/devstoreaccount1): documents/, snapshots/, outbox/, catalog/
   files       .azurite/data/ (Azurite's own files; open the account with Azure Storage Explorer's "Local emulator")
 `, strings.Join(a.Tables, ", "), strings.Join(a.Containers, ", "))
-	return nil
+		return nil
+	}
+	return finish(demoFlow(ctx, cfg, a, out, step, run, finish))
 }
 
-func demoFlow(ctx context.Context, cfg config.Config, a Env, out io.Writer, step func(string, ...any), run *licensing.RunRecorder) error {
+func demoFlow(ctx context.Context, cfg config.Config, a Env, out io.Writer, step func(string, ...any), run *licensing.RunRecorder, finish func(error) error) error {
+	pages, err := listenPages(a.Serve)
+	if err != nil {
+		return err
+	}
+	if pages != nil {
+		defer pages.Close()
+	}
 	dir, err := appDir()
 	if err != nil {
 		return err
@@ -115,11 +135,16 @@ func demoFlow(ctx context.Context, cfg config.Config, a Env, out io.Writer, step
 		return err
 	}
 	front := "http://" + ln.Addr().String()
+	// Links in mail lead to the pages when they are served.
+	appURL := front
+	if pages != nil {
+		appURL = "http://" + pages.Addr().String()
+	}
 	// The handler reads the same synthetic tenant as this process, through
 	// its Graph adapter over loopback, so that an "activation" here shows in
 	// its subscribedSkus.
 	env := append(append([]string(nil), a.Environ...), "GRAPH_MODE=live", "GRAPH_AUTH=none", "GRAPH_BASE_URL="+a.Tenant.BaseURL(),
-		"APP_URL="+front, "ACTIVATION_CHECK_EVERY=2s")
+		"APP_URL="+appURL, "ACTIVATION_CHECK_EVERY=2s")
 	step("starting the handler under the host harness (functions: %s)", strings.Join(names, ", "))
 	started := time.Now()
 	host, err := hostApp.Start(ctx, exe, env, funchost.Config{
@@ -228,7 +253,10 @@ func demoFlow(ctx context.Context, cfg config.Config, a Env, out io.Writer, step
 		return err
 	}
 	step("GET /api/runs?limit=3 -> %d %s", status, licensing.TruncateTo(string(resp), 400))
-	return nil
+	if err := finish(nil); err != nil {
+		return err
+	}
+	return demoPages(ctx, cfg, a, gen, hostApp, host, api, pages, out, step)
 }
 
 // appDir finds the folder with host.json: the working directory (a clone),

@@ -9,7 +9,9 @@
 // (/api/...) and turns them into custom-handler invocations; it polls the
 // trigger queues (DrainQueues, RunQueues), fires timers (FireTimer,
 // RunTimers), applies queue output bindings, and keeps the recent
-// invocations for inspection.
+// invocations for inspection. With Config.LocalSignIn it also plays App
+// Service authentication for browsers (/.auth/login/aad, /.auth/logout,
+// /.auth/me and the identity headers from a session cookie).
 //
 // The quirks of the real host are reproduced on purpose: queue trigger values
 // and metadata strings are JSON-encoded twice, DequeueCount is a string, a

@@ -71,6 +71,12 @@ type Config struct {
 	// HTTPClient calls the handler. Default: a client with no overall timeout
 	// (InvocationTimeout bounds each call).
 	HTTPClient *http.Client
+
+	// LocalSignIn, when set, makes the host play App Service authentication
+	// for browsers: it serves /.auth/* and takes every request's identity
+	// from its session cookie, ignoring identity headers a client sends (see
+	// LocalSignIn). Off by default: tests send X-MS-CLIENT-PRINCIPAL-NAME.
+	LocalSignIn *LocalSignIn
 }
 
 // Host plays the Functions host for one App and one running handler. It is
@@ -96,6 +102,8 @@ type Host struct {
 	timerLast   map[string]time.Time
 
 	proc *process // nil for Target
+
+	signIn *signIn // nil unless Config.LocalSignIn
 }
 
 // Target builds a Host for a handler already listening at baseURL (for
@@ -147,6 +155,7 @@ func (a *App) newHost(base string, cfg Config) (*Host, error) {
 		schedules:  map[string]*Schedule{},
 		counts:     map[string]*QueueCounts{},
 		timerLast:  map[string]time.Time{},
+		signIn:     newSignIn(cfg.LocalSignIn),
 	}
 	if h.client == nil {
 		h.client = &http.Client{}

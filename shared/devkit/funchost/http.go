@@ -78,7 +78,16 @@ type httpResponse struct {
 // matches but does not allow the method is a 404, as in the host), then
 // either proxied raw to the handler (forwarding enabled and an HTTP-only
 // function) or sent as an invocation payload.
+//
+// With Config.LocalSignIn the host first answers /.auth/* itself and
+// replaces the request's identity headers with its session's.
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.signIn != nil {
+		if h.signIn.serve(w, r) {
+			return
+		}
+		r = h.signIn.identify(r)
+	}
 	rest, ok := h.stripPrefix(r.URL.EscapedPath())
 	if !ok {
 		if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {

@@ -306,7 +306,7 @@ func (s *Server) pageError(p *pageRequest, err error) *Response {
 	case licensing.Unauthenticated:
 		return signIn(p.Request, p.Path)
 	case licensing.Forbidden:
-		return s.errorPage(p, status, "Not yours to see", licensing.ErrorMessage(err))
+		return s.errorPage(p, status, "Not yours to see", licensing.ErrorMessage(err)+" If you should see it, ask central IT to add you to the agency's delegates.")
 	case licensing.NotFound:
 		return s.errorPage(p, status, "Not found", licensing.ErrorMessage(err))
 	}

@@ -331,15 +331,31 @@ func parseEML(t *testing.T, name string, raw []byte) eml {
 		m.text = string(b)
 		return m
 	}
+	m.readParts(t, name, msg.Body, params["boundary"])
+	return m
+}
+
+// readParts reads the parts of a multipart body into m: the text/plain
+// ones (not their HTML alternative) into text, the attachments by name.
+func (m *eml) readParts(t *testing.T, name string, r io.Reader, boundary string) {
+	t.Helper()
 	// NextPart decodes quoted-printable parts; attachments are base64.
-	mr := multipart.NewReader(msg.Body, params["boundary"])
+	mr := multipart.NewReader(r, boundary)
 	for {
 		p, err := mr.NextPart()
 		if err == io.EOF {
-			return m
+			return
 		}
 		if err != nil {
 			t.Fatalf("%s: part: %v", name, err)
+		}
+		pt, pp, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		if strings.HasPrefix(pt, "multipart/") {
+			m.readParts(t, name, p, pp["boundary"])
+			continue
+		}
+		if pt == "text/html" && p.FileName() == "" {
+			continue
 		}
 		var body io.Reader = p
 		if strings.EqualFold(p.Header.Get("Content-Transfer-Encoding"), "base64") {

@@ -48,6 +48,11 @@ const (
 	// messageIDHeader carries MailMessage.ID in the sent message, so that a
 	// message in a mailbox can be traced to the notification that sent it.
 	messageIDHeader = "X-Licensing-Message-Id"
+	// autoResponseHeader: All asks Exchange and Outlook to send no
+	// out-of-office or other automatic reply. Graph takes only headers
+	// whose names start with "x-", so Auto-Submitted (RFC 3834), which the
+	// outbox writes, cannot be set here.
+	autoResponseHeader = "X-Auto-Response-Suppress"
 )
 
 // mailer sends mail through Graph as one mailbox.
@@ -111,7 +116,6 @@ var noSDKRetry = []abstractions.RequestOption{&khttp.RetryHandlerOptions{
 type outgoing struct {
 	headerID string
 	subject  string
-	html     bool
 	body     string
 	to, cc   []*mail.Address
 	atts     []licensing.Attachment
@@ -203,10 +207,10 @@ func (m *mailer) prepare(op string, msg licensing.MailMessage) (*outgoing, error
 	if len(msg.To)+len(msg.Cc) == 0 {
 		bad("to", "at least one recipient is required")
 	}
-	o.body, o.html = msg.Text, false
-	if msg.HTML != "" {
-		o.body, o.html = msg.HTML, true
-	}
+	// A Graph message has one body: the HTML. Exchange Online writes the
+	// MIME itself, with a text/plain alternative where the remote domain's
+	// message format (Set-RemoteDomain -ContentType MimeHtmlText) says so.
+	o.body = msg.HTMLBody()
 	o.jsonSize = jsonLen(o.subject) + jsonLen(o.body) + jsonLen(o.headerID) + 512
 	for _, a := range append(append([]*mail.Address(nil), o.to...), o.cc...) {
 		o.jsonSize += jsonLen(a.Address) + jsonLen(a.Name) + 64
@@ -266,10 +270,7 @@ func (o *outgoing) message() *models.Message {
 	msg := models.NewMessage()
 	msg.SetSubject(&o.subject)
 	body := models.NewItemBody()
-	ct := models.TEXT_BODYTYPE
-	if o.html {
-		ct = models.HTML_BODYTYPE
-	}
+	ct := models.HTML_BODYTYPE
 	body.SetContentType(&ct)
 	body.SetContent(&o.body)
 	msg.SetBody(body)
@@ -277,14 +278,19 @@ func (o *outgoing) message() *models.Message {
 	if len(o.cc) > 0 {
 		msg.SetCcRecipients(recipients(o.cc))
 	}
+	headers := []models.InternetMessageHeaderable{header(autoResponseHeader, "All")}
 	if o.headerID != "" {
-		h := models.NewInternetMessageHeader()
-		name, value := messageIDHeader, o.headerID
-		h.SetName(&name)
-		h.SetValue(&value)
-		msg.SetInternetMessageHeaders([]models.InternetMessageHeaderable{h})
+		headers = append(headers, header(messageIDHeader, o.headerID))
 	}
+	msg.SetInternetMessageHeaders(headers)
 	return msg
+}
+
+func header(name, value string) models.InternetMessageHeaderable {
+	h := models.NewInternetMessageHeader()
+	h.SetName(&name)
+	h.SetValue(&value)
+	return h
 }
 
 func recipients(as []*mail.Address) []models.Recipientable {

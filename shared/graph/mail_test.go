@@ -104,8 +104,8 @@ func TestMailerSend(t *testing.T) {
 	}
 	wantBase := sentSummary{
 		From: sender, To: []string{"pat.doe@doa.example.gov", "lee.roe@doa.example.gov"},
-		Cc: []string{"central-it@central.example.gov"}, Subject: base.Subject, Body: base.Text, ContentType: "text",
-		Headers: map[string]string{"X-Licensing-Message-Id": base.ID}, SaveToSentItems: true,
+		Cc: []string{"central-it@central.example.gov"}, Subject: base.Subject, Body: licensing.MailHTML(base.Text), ContentType: "html",
+		Headers: map[string]string{"X-Licensing-Message-Id": base.ID, "X-Auto-Response-Suppress": "All"}, SaveToSentItems: true,
 	}
 	tests := []struct {
 		name       string
@@ -115,7 +115,22 @@ func TestMailerSend(t *testing.T) {
 		wantCounts map[string]int
 	}{
 		{
-			name:       "text only, inline",
+			name:       "text only, inline, as the HTML rendered from it",
+			wantCounts: map[string]int{graphfake.EndpointSendMail: 1},
+		},
+		{
+			name: "a text table becomes an HTML table",
+			mod: func(m *licensing.MailMessage) {
+				m.Text = "Report:\n\n  Product        Purchased  In use\n  Visio Plan 2          10       9\n"
+			},
+			want: func(s *sentSummary) {
+				s.Body = licensing.MailHTML("Report:\n\n  Product        Purchased  In use\n  Visio Plan 2          10       9\n")
+				for _, cell := range []string{">Product</th>", ">In use</th>", ">Visio Plan 2</td>", "text-align:right\">10</td>"} {
+					if !strings.Contains(s.Body, cell) {
+						t.Errorf("rendered HTML lacks %q:\n%s", cell, s.Body)
+					}
+				}
+			},
 			wantCounts: map[string]int{graphfake.EndpointSendMail: 1},
 		},
 		{

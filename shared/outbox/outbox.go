@@ -5,8 +5,13 @@
 //
 // The date in the name is the message's Date in UTC, not the time of
 // writing, so a retried notification overwrites its own file instead of
-// adding a second one. Attachments are streamed from Attachment.Open through
-// a base64 encoder into the file: a large attachment is never held in memory.
+// adding a second one. Every message has a text/plain part and, as its
+// alternative, text/html (MailMessage.HTMLBody), and carries Auto-Submitted:
+// auto-generated (RFC 3834), so that out-of-office replies do not answer it.
+// Attachments are streamed from Attachment.Open into the file, a large one
+// never held in memory: base64, except an attached message (message/rfc822),
+// which RFC 2046 allows only as 7bit or 8bit: its lines are written as they
+// are, with CRLF line ends.
 package outbox
 
 import (
@@ -110,6 +115,7 @@ func (m *Mailer) Send(ctx context.Context, msg licensing.MailMessage) error {
 	if err != nil {
 		return err
 	}
+	msg.HTML = msg.HTMLBody()
 	name := FileName(msg)
 	fw, err := m.files.Create(ctx, name, "message/rfc822")
 	if err != nil {
@@ -200,6 +206,8 @@ func (m *Mailer) header(op string, msg licensing.MailMessage) ([][2]string, erro
 		[2]string{"Date", msg.Date.Format(time.RFC1123Z)},
 		[2]string{"Message-ID", "<" + fileID(msg.ID) + "@" + m.domain + ">"},
 		[2]string{"MIME-Version", "1.0"},
+		[2]string{"Auto-Submitted", "auto-generated"},
+		[2]string{"X-Auto-Response-Suppress", "All"},
 	)
 	return h, nil
 }
@@ -251,19 +259,33 @@ func (m *Mailer) write(ctx context.Context, w io.Writer, h [][2]string, msg lice
 	if len(msg.Attachments) == 0 {
 		return 0, writeBody(top, msg)
 	}
+	// A multipart entity holding an 8bit part is 8bit itself (RFC 2045).
+	encs := make([]partEncoding, len(msg.Attachments))
+	mixed := textproto.MIMEHeader{}
+	for i, a := range msg.Attachments {
+		e, err := encodingOf(ctx, a)
+		if err != nil {
+			return 0, err
+		}
+		encs[i] = e
+		if e.cte == "8bit" {
+			mixed.Set("Content-Transfer-Encoding", "8bit")
+		}
+	}
 	mw := multipart.NewWriter(w)
-	if _, err := top(textproto.MIMEHeader{"Content-Type": {mime.FormatMediaType("multipart/mixed", map[string]string{"boundary": mw.Boundary()})}}); err != nil {
+	mixed.Set("Content-Type", mime.FormatMediaType("multipart/mixed", map[string]string{"boundary": mw.Boundary()}))
+	if _, err := top(mixed); err != nil {
 		return 0, err
 	}
 	if err := writeBody(mw.CreatePart, msg); err != nil {
 		return 0, err
 	}
 	var total int64
-	for _, a := range msg.Attachments {
+	for i, a := range msg.Attachments {
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		n, err := m.writeAttachment(ctx, mw, a)
+		n, err := m.writeAttachment(ctx, mw, a, encs[i])
 		total += n
 		if err != nil {
 			return total, err
@@ -319,16 +341,55 @@ func writeQP(w io.Writer, s string) error {
 	return qp.Close()
 }
 
-// writeAttachment writes a as a base64 part, streaming its content.
-func (m *Mailer) writeAttachment(ctx context.Context, mw *multipart.Writer, a licensing.Attachment) (int64, error) {
+// partEncoding is how an attachment is written: its media type and
+// Content-Transfer-Encoding.
+type partEncoding struct {
+	mediaType string
+	params    map[string]string
+	cte       string
+}
+
+// encodingOf decides how a is written: base64, except a message/rfc822,
+// which RFC 2046 allows only as 7bit, 8bit or binary. Its content is read
+// once to choose: 7bit when it is ASCII, 8bit when it holds other bytes;
+// content no 7bit or 8bit part can carry (a NUL, a line over 998 bytes) is
+// no RFC 5322 message and goes as application/octet-stream in base64,
+// under its own file name.
+func encodingOf(ctx context.Context, a licensing.Attachment) (partEncoding, error) {
+	mt, params, _ := mime.ParseMediaType(contentType(a.ContentType))
+	e := partEncoding{mediaType: mt, params: params, cte: "base64"}
+	if mt != "message/rfc822" {
+		return e, nil
+	}
+	rc, err := a.Open(ctx)
+	if err != nil {
+		return e, err
+	}
+	defer rc.Close()
+	c := &canonWriter{w: io.Discard}
+	if _, err := io.Copy(c, rc); err != nil {
+		return e, err
+	}
+	switch {
+	case c.invalid:
+		e.mediaType, e.params = "application/octet-stream", map[string]string{}
+	case c.eightBit:
+		e.cte = "8bit"
+	default:
+		e.cte = "7bit"
+	}
+	return e, nil
+}
+
+// writeAttachment writes a as a part encoded as e says, streaming its
+// content.
+func (m *Mailer) writeAttachment(ctx context.Context, mw *multipart.Writer, a licensing.Attachment, e partEncoding) (int64, error) {
 	name := licensing.AttachmentName(a.Name)
-	ct := contentType(a.ContentType)
-	mt, params, _ := mime.ParseMediaType(ct)
-	params["name"] = name
+	e.params["name"] = name
 	p, err := mw.CreatePart(textproto.MIMEHeader{
-		"Content-Type":              {mime.FormatMediaType(mt, params)},
+		"Content-Type":              {mime.FormatMediaType(e.mediaType, e.params)},
 		"Content-Disposition":       {mime.FormatMediaType("attachment", map[string]string{"filename": name})},
-		"Content-Transfer-Encoding": {"base64"},
+		"Content-Transfer-Encoding": {e.cte},
 	})
 	if err != nil {
 		return 0, err
@@ -338,7 +399,10 @@ func (m *Mailer) writeAttachment(ctx context.Context, mw *multipart.Writer, a li
 		return 0, err
 	}
 	defer rc.Close()
-	enc := base64.NewEncoder(base64.StdEncoding, &lineWriter{w: p, max: 76})
+	var enc io.WriteCloser = base64.NewEncoder(base64.StdEncoding, &lineWriter{w: p, max: 76})
+	if e.cte != "base64" {
+		enc = &canonWriter{w: p}
+	}
 	n, err := io.Copy(enc, rc)
 	if err != nil {
 		return n, err
@@ -351,6 +415,53 @@ func (m *Mailer) writeAttachment(ctx context.Context, mw *multipart.Writer, a li
 	}
 	return n, nil
 }
+
+// canonWriter writes text with CRLF line ends (a lone CR or LF becomes
+// CRLF), as a 7bit or 8bit body must have them, and notes what such a body
+// may not hold.
+type canonWriter struct {
+	w    io.Writer
+	cr   bool // the last byte was a CR
+	line int  // bytes of the current line
+	// eightBit: a byte over 127; invalid: a NUL, or a line over 998 bytes.
+	eightBit, invalid bool
+	buf               []byte
+}
+
+func (c *canonWriter) Write(p []byte) (int, error) {
+	c.buf = c.buf[:0]
+	for _, b := range p {
+		switch {
+		case b == '\r':
+			c.buf = append(c.buf, crlf...)
+			c.cr, c.line = true, 0
+			continue
+		case b == '\n':
+			if !c.cr {
+				c.buf = append(c.buf, crlf...)
+			}
+			c.cr, c.line = false, 0
+			continue
+		case b == 0:
+			c.invalid = true
+		case b > 127:
+			c.eightBit = true
+		}
+		c.cr = false
+		c.line++
+		if c.line > 998 {
+			c.invalid = true
+		}
+		c.buf = append(c.buf, b)
+	}
+	if _, err := c.w.Write(c.buf); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Close implements io.Closer; there is nothing to flush.
+func (c *canonWriter) Close() error { return nil }
 
 // lineWriter breaks what it writes into CRLF-terminated lines of max bytes.
 type lineWriter struct {

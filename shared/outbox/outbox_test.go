@@ -198,7 +198,7 @@ func TestSend(t *testing.T) {
 	wantBase := parsed{
 		From: `"Licensing" <licensing@central.example.gov>`, To: []string{"<pat.doe@doa.example.gov>"},
 		Subject: "Payroll report", MessageID: "<payroll-2026-11-23-DOA@licensing.local>",
-		Date: "Mon, 23 Nov 2026 08:30:00 -0600", Text: toCRLF(base.Text),
+		Date: "Mon, 23 Nov 2026 08:30:00 -0600", Text: toCRLF(base.Text), HTML: toCRLF(licensing.MailHTML(base.Text)),
 	}
 	tests := []struct {
 		name string
@@ -224,6 +224,7 @@ func TestSend(t *testing.T) {
 				p.To = []string{`=?utf-8?q?Zo=C3=AB_=C3=9Cn=C3=AFc=C3=B6d=C3=A9?= <zoe@doa.example.gov>`, "<lee.roe@doa.example.gov>"}
 				p.Cc = []string{`"Central IT, Licensing" <central-it@central.example.gov>`}
 				p.Text = "Grüße\r\n"
+				p.HTML = toCRLF(licensing.MailHTML("Grüße\n"))
 			},
 		},
 		{

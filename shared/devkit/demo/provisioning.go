@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"mime/quotedprintable"
 	"net/http"
 	"net/mail"
@@ -381,16 +382,40 @@ func readMail(ctx context.Context, blobs *blobstore.Store, name string) (*mail.M
 	return msg, text, nil
 }
 
-// plainText returns the decoded body of msg, a text/plain message (the
-// notices have no attachments).
+// plainText returns the decoded text/plain body of msg: the message itself,
+// or its first text/plain part (the text of a multipart/alternative).
 func plainText(msg *mail.Message) (string, error) {
-	if mt, _, err := mime.ParseMediaType(msg.Header.Get("Content-Type")); err != nil || mt != "text/plain" {
-		return "", fmt.Errorf("not a plain text message (%s)", msg.Header.Get("Content-Type"))
-	}
-	body := io.Reader(msg.Body)
-	if strings.EqualFold(msg.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
-		body = quotedprintable.NewReader(body)
-	}
-	b, err := io.ReadAll(body)
+	b, err := textPart(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body)
 	return strings.ReplaceAll(string(b), "\r\n", "\n"), err
+}
+
+// textPart reads the first text/plain entity of a body of type ct.
+func textPart(ct, cte string, body io.Reader) ([]byte, error) {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return nil, fmt.Errorf("content type %q: %w", ct, err)
+	}
+	switch {
+	case mt == "text/plain":
+		if strings.EqualFold(cte, "quoted-printable") {
+			body = quotedprintable.NewReader(body)
+		}
+		return io.ReadAll(body)
+	case strings.HasPrefix(mt, "multipart/"):
+		mr := multipart.NewReader(body, params["boundary"])
+		for {
+			// NextPart decodes quoted-printable parts itself.
+			p, err := mr.NextPart()
+			if err != nil {
+				return nil, fmt.Errorf("no text/plain part: %w", err)
+			}
+			if p.FileName() != "" {
+				continue
+			}
+			if b, err := textPart(p.Header.Get("Content-Type"), "", p); err == nil {
+				return b, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("not a text message (%s)", ct)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,13 +21,20 @@ const (
 	linkLifetime = 15 * time.Minute
 )
 
-// licenseReports serves GET /api/reports/licenses?agency=&format=json|csv|xlsx.
+// licenseReports serves
+// GET /api/reports/licenses?agency=&format=json|csv|xlsx&shape=assignments|users
+// (shape with format=csv only).
 func (s *Server) licenseReports(ctx context.Context, r *Request) (*Response, error) {
 	if r.Method != http.MethodGet {
 		return methodNotAllowed(r.Method, "GET"), nil
 	}
 	agency := strings.TrimSpace(r.Query["agency"])
-	switch format := strings.ToLower(strings.TrimSpace(r.Query["format"])); format {
+	format := strings.ToLower(strings.TrimSpace(r.Query["format"]))
+	shape, err := csvShape(format, r.Query["shape"])
+	if err != nil {
+		return nil, err
+	}
+	switch format {
 	case "", "json":
 		rep, err := s.usage.LicenseReport(ctx, r.Caller, agency)
 		if err != nil {
@@ -36,9 +44,17 @@ func (s *Server) licenseReports(ctx context.Context, r *Request) (*Response, err
 	case "csv":
 		var buf bytes.Buffer
 		limited := &limitWriter{w: &buf, max: maxInlineCSV}
-		err := usage.WriteLicenseCSV(limited, func(fn func(usage.LicenseRow) error) error {
-			return s.usage.LicenseRows(ctx, r.Caller, agency, fn)
-		})
+		name := "licenses-" + strings.ToLower(orText(agency, "all"))
+		if shape == usage.ShapeUsers {
+			name += "-users"
+			err = usage.WriteUserCSV(limited, func(fn func(usage.UserRow) error) error {
+				return s.usage.LicenseUsers(ctx, r.Caller, agency, fn)
+			})
+		} else {
+			err = usage.WriteLicenseCSV(limited, func(fn func(usage.LicenseRow) error) error {
+				return s.usage.LicenseRows(ctx, r.Caller, agency, fn)
+			})
+		}
 		if limited.over {
 			return nil, licensing.Errorf("handlers.reports", licensing.TooLarge,
 				"The CSV is larger than %d MB; ask for one agency, or for format=xlsx (a download link).", maxInlineCSV>>20)
@@ -46,7 +62,7 @@ func (s *Server) licenseReports(ctx context.Context, r *Request) (*Response, err
 		if err != nil {
 			return nil, err
 		}
-		name := "licenses-" + strings.ToLower(orText(agency, "all")) + "-" + time.Now().UTC().Format(time.DateOnly) + ".csv"
+		name += "-" + time.Now().UTC().Format(time.DateOnly) + ".csv"
 		return &Response{Status: http.StatusOK, Body: buf.String(), Headers: map[string]string{
 			"Content-Type":        "text/csv; charset=utf-8",
 			"Content-Disposition": `attachment; filename="` + safeHeaderValue(name) + `"`,
@@ -65,6 +81,26 @@ func (s *Server) licenseReports(ctx context.Context, r *Request) (*Response, err
 		return nil, &licensing.Error{Op: "handlers.reports", Code: licensing.Invalid, Message: "The query has 1 problem; see fields.",
 			Fields: []licensing.FieldError{{Field: "format", Message: "must be json, csv or xlsx"}}}
 	}
+}
+
+// csvShape returns the CSV shape the query names (assignments when it names
+// none); a shape that is not one of usage.CSVShapes, or a shape with a
+// format other than csv, is refused.
+func csvShape(format, shape string) (string, error) {
+	shape = strings.ToLower(strings.TrimSpace(shape))
+	msg := ""
+	switch {
+	case shape == "":
+		return usage.ShapeAssignments, nil
+	case !slices.Contains(usage.CSVShapes, shape):
+		msg = "must be " + strings.Join(usage.CSVShapes, " or ") + " (users: one row per user like the admin center's export; assignments: one row per user and license)"
+	case format != "csv":
+		msg = "applies to format=csv only"
+	default:
+		return shape, nil
+	}
+	return "", &licensing.Error{Op: "handlers.reports", Code: licensing.Invalid, Message: "The query has 1 problem; see fields.",
+		Fields: []licensing.FieldError{{Field: "shape", Message: msg}}}
 }
 
 // limitWriter stops accepting bytes past max and remembers it did.

@@ -37,8 +37,8 @@ type AgencyNumbers struct {
 	Note   string `json:"note,omitempty"`
 }
 
-// LicenseRow is one user and license, the CSV export's row (in the spirit
-// of the admin center's export).
+// LicenseRow is one user and license, the row of the CSV's assignments
+// shape.
 type LicenseRow struct {
 	Agency     string
 	UPN        string
@@ -150,7 +150,30 @@ func (s *Service) LicenseReport(ctx context.Context, caller *licensing.Principal
 // admin's tenant-wide rows include the users matching no agency or several,
 // their Agency being licensing.Unattributed or licensing.Conflicted.
 func (s *Service) LicenseRows(ctx context.Context, caller *licensing.Principal, agency string, fn func(LicenseRow) error) error {
-	const op = "reports.licenseRows"
+	return s.licensedUsers(ctx, "reports.licenseRows", caller, agency, func(u licensing.SnapshotUser, line licensing.UserLine) error {
+		for _, l := range line.Licenses {
+			assigned := "Direct"
+			switch {
+			case l.Direct && l.ByGroup:
+				assigned = "Direct and group"
+			case l.ByGroup:
+				assigned = "Group"
+			}
+			row := LicenseRow{Agency: u.Agency, UPN: u.UserPrincipalName, Name: u.DisplayName, License: l.Name, PartNumber: l.PartNumber,
+				Assigned: assigned, Enabled: u.AccountEnabled, LastSignIn: u.LastSignIn, Reclaim: line.Reclaim}
+			if err := fn(row); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// licensedUsers calls fn with every licensed user of the agencies the
+// caller may see (agency, or all of them; an admin's tenant-wide read also
+// the users matching no agency or several) and the user's report line, from
+// the latest snapshot.
+func (s *Service) licensedUsers(ctx context.Context, op string, caller *licensing.Principal, agency string, fn func(licensing.SnapshotUser, licensing.UserLine) error) error {
 	acc, agencies, err := s.adhocScope(ctx, op, caller, agency)
 	if err != nil {
 		return err
@@ -176,22 +199,7 @@ func (s *Service) LicenseRows(ctx context.Context, caller *licensing.Principal, 
 		if !in[u.Agency] || !u.Licensed() {
 			return nil
 		}
-		line := s.userLine(u, rd, snap.SignInAvailable, cutoff)
-		for _, l := range line.Licenses {
-			assigned := "Direct"
-			switch {
-			case l.Direct && l.ByGroup:
-				assigned = "Direct and group"
-			case l.ByGroup:
-				assigned = "Group"
-			}
-			row := LicenseRow{Agency: u.Agency, UPN: u.UserPrincipalName, Name: u.DisplayName, License: l.Name, PartNumber: l.PartNumber,
-				Assigned: assigned, Enabled: u.AccountEnabled, LastSignIn: u.LastSignIn, Reclaim: line.Reclaim}
-			if err := fn(row); err != nil {
-				return err
-			}
-		}
-		return nil
+		return fn(u, s.userLine(u, rd, snap.SignInAvailable, cutoff))
 	})
 }
 
@@ -253,21 +261,17 @@ func (s *Service) LicenseWorkbook(ctx context.Context, caller *licensing.Princip
 	return link, file, err
 }
 
-// WriteLicenseCSV writes rows as CSV (UTF-8 with a BOM so Excel reads the
-// accents), header first, every text cell made safe.
+// WriteLicenseCSV writes rows in the assignments shape as CSV (UTF-8 with a
+// BOM so Excel reads the accents), header first, every text cell made safe.
 func WriteLicenseCSV(w io.Writer, rows func(fn func(LicenseRow) error) error) error {
 	cw := newCSV(w)
 	cw.row("Agency", "User principal name", "Display name", "License", "Part number", "Assigned", "Account enabled", "Last sign-in", "Reclaim candidate")
 	err := rows(func(r LicenseRow) error {
-		signIn := ""
-		if r.LastSignIn != nil {
-			signIn = r.LastSignIn.UTC().Format(time.DateOnly)
-		}
 		enabled := "No"
 		if r.Enabled {
 			enabled = "Yes"
 		}
-		cw.row(r.Agency, r.UPN, r.Name, r.License, r.PartNumber, r.Assigned, enabled, signIn, r.Reclaim)
+		cw.row(r.Agency, r.UPN, r.Name, r.License, r.PartNumber, r.Assigned, enabled, signInDate(r.LastSignIn), r.Reclaim)
 		return cw.err
 	})
 	if err != nil {

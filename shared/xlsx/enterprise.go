@@ -15,7 +15,11 @@ import (
 // source or w is returned as it is; anything else is Internal.
 func (rw *ReportWriter) WriteEnterpriseSummary(w io.Writer, s licensing.EnterpriseSummary, unattributed, conflicts licensing.UserSource) error {
 	sheets := []string{sheetAgencies, sheetTenant, sheetUnattributed, sheetConflicts}
-	return rw.write(w, sheets, func(f *excelize.File, st *styles) error {
+	about := docAbout{
+		title:   "Enterprise license summary, " + s.Date.String(),
+		subject: "Licenses purchased and in use by every agency on " + s.Date.String() + ", the tenant check, and the users no agency or several agencies match",
+	}
+	return rw.write(w, about, sheets, func(f *excelize.File, st *styles) error {
 		if err := rw.agencies(f, st, s); err != nil {
 			return err
 		}
@@ -45,22 +49,23 @@ func (rw *ReportWriter) WriteEnterpriseSummary(w io.Writer, s licensing.Enterpri
 // agencies writes the Agencies sheet.
 func (rw *ReportWriter) agencies(f *excelize.File, st *styles, s licensing.EnterpriseSummary) error {
 	g := &grid{f: f, name: sheetAgencies}
-	err := g.head(st, "Enterprise license summary", []headRow{
-		{label: "Report date", value: day(s.Date, st.cell[plain][kindDate])},
-		{label: "Data as of (" + rw.loc.String() + ")", value: stamp(s.DataAsOf, rw.loc, st.cell[plain][kindStamp])},
-		{label: "Snapshot", value: text(s.SnapshotID, 0), long: true},
-		{label: "Unattributed users", value: number(s.Unattributed, st.cell[plain][kindInt])},
-		{label: "Users in conflict", value: number(s.Conflicts, st.cell[plain][kindInt])},
-	})
+	err := g.head(st, "Enterprise license summary", append(rw.dateRows(st, s.Date, s.DataAsOf),
+		headRow{label: "Snapshot", value: text(s.SnapshotID, 0), long: true},
+		headRow{label: "Unattributed users", value: number(s.Unattributed, st.cell[plain][kindInt])},
+		headRow{label: "Users in conflict", value: number(s.Conflicts, st.cell[plain][kindInt])},
+	))
 	if err != nil {
 		return err
 	}
 	g.skip()
 	headerRow := g.row + 1
-	if err := g.header(st.header, "Agency", "Agency name", "Product", "Part number", "Purchased", "In use", "Available/Over", "Status"); err != nil {
+	if err := g.header(st, cols(5, 6, 7), "Agency", "Agency name", "Product", "Part number", "Purchased", "In use", "Available/Over", "Status"); err != nil {
 		return err
 	}
 	if err := f.SetPanes(sheetAgencies, freezeAbove(headerRow+1)); err != nil {
+		return err
+	}
+	if err := printTitles(f, sheetAgencies, headerRow); err != nil {
 		return err
 	}
 	if len(s.Rows) == 0 {
@@ -89,12 +94,14 @@ func (rw *ReportWriter) agencies(f *excelize.File, st *styles, s licensing.Enter
 	lastRow := g.row
 	c := &st.cell[total]
 	if err := g.add(true, text("Total", c[kindText]), blank(c[kindText]), blank(c[kindText]), blank(c[kindText]),
-		number(sum.Purchased, c[kindInt]), number(sum.InUse, c[kindInt]), number(sum.Available, c[kindInt]), blank(c[kindText])); err != nil {
+		subtotal(5, headerRow+1, lastRow, sum.Purchased, c[kindInt]), subtotal(6, headerRow+1, lastRow, sum.InUse, c[kindInt]),
+		subtotal(7, headerRow+1, lastRow, sum.Available, c[kindInt]), blank(c[kindText])); err != nil {
 		return err
 	}
 	if err := g.notes(st, notePurchased,
 		"Available/Over = Purchased − In use; negative means over by that many (Status Over, in red). Unused (grey): purchased, and nobody holds it.",
-		"The Unattributed and Conflicts sheets list the users no agency's rule matches, and those more than one matches."); err != nil {
+		"The Unattributed and Conflicts sheets list the users no agency's rule matches, and those more than one matches.",
+		"The totals follow the table's filter: seats of different products do not add up, so filter Product to total one product across agencies."); err != nil {
 		return err
 	}
 	if err := g.table("AgencyProducts", headerRow, 8, lastRow); err != nil {
@@ -106,10 +113,13 @@ func (rw *ReportWriter) agencies(f *excelize.File, st *styles, s licensing.Enter
 // tenantCheck writes the Tenant check sheet.
 func (rw *ReportWriter) tenantCheck(f *excelize.File, st *styles, rows []licensing.TenantCheckRow) error {
 	g := &grid{f: f, name: sheetTenant}
-	if err := g.header(st.header, "Product", "Part number", "Purchased by agencies", "Tenant prepaid", "Consumed", "Difference", "Note"); err != nil {
+	if err := g.header(st, cols(3, 4, 5, 6), "Product", "Part number", "Purchased by agencies", "Tenant prepaid", "Consumed", "Difference", "Note"); err != nil {
 		return err
 	}
 	if err := f.SetPanes(sheetTenant, freezeAbove(2)); err != nil {
+		return err
+	}
+	if err := printTitles(f, sheetTenant, 1); err != nil {
 		return err
 	}
 	if len(rows) == 0 {
@@ -142,8 +152,8 @@ func (rw *ReportWriter) tenantCheck(f *excelize.File, st *styles, rows []licensi
 	lastRow := g.row
 	c := &st.cell[total]
 	if err := g.add(true, text("Total", c[kindText]), blank(c[kindText]),
-		number(sum.Purchased, c[kindInt]), number(sum.Prepaid, c[kindInt]), number(sum.Consumed, c[kindInt]),
-		number(sum.Difference, c[kindInt]), blank(c[kindText])); err != nil {
+		subtotal(3, 2, lastRow, sum.Purchased, c[kindInt]), subtotal(4, 2, lastRow, sum.Prepaid, c[kindInt]),
+		subtotal(5, 2, lastRow, sum.Consumed, c[kindInt]), subtotal(6, 2, lastRow, sum.Difference, c[kindInt]), blank(c[kindText])); err != nil {
 		return err
 	}
 	if err := g.notes(st,

@@ -101,7 +101,7 @@ func (rw *ReportWriter) seatSection(g *grid, st *styles, table string, ps licens
 		return g.add(false, text("The group has no members.", st.note))
 	}
 	headerRow := g.row + 1
-	if err := g.header(st.header, "User principal name", "Seat", "Since ("+rw.loc.String()+")", "Error"); err != nil {
+	if err := g.header(st, cols(3), "User principal name", "Seat", "Since ("+rw.loc.String()+")", "Error"); err != nil {
 		return err
 	}
 	lists := []struct {

@@ -29,6 +29,10 @@ const (
 const (
 	notePurchased = "Purchased counts purchases in force on the report date, including the grace period after a term ends."
 	noteAvailable = "Available = Purchased − In use; negative means over (Status Over, in red). Unused (grey): purchased, and nobody holds it."
+	noteDates     = "Purchases are counted as in force on the report date, users and their licenses as Microsoft 365 listed them at this time, which is later when the report was made after its date."
+	noteOver      = "Seats of different products do not add up: the total row counts the products over instead. Disabled and Inactive totals follow the table's filter."
+	// unknownCount stands for a count that could not be taken.
+	unknownCount = "unknown"
 )
 
 // excelMaxRows is the most rows an Excel sheet holds.
@@ -45,6 +49,7 @@ const excelMaxRows = excelize.TotalRows
 // evaluates it (see safeText). A ReportWriter is safe for concurrent use.
 type ReportWriter struct {
 	loc        *time.Location
+	now        func() time.Time
 	tmpDir     string
 	sampleRows int
 	maxRows    int
@@ -66,6 +71,16 @@ func WithLocation(loc *time.Location) ReportOption {
 	}
 }
 
+// WithClock sets the clock whose time a workbook records as created and
+// modified (default: time.Now).
+func WithClock(now func() time.Time) ReportOption {
+	return func(rw *ReportWriter) {
+		if now != nil {
+			rw.now = now
+		}
+	}
+}
+
 // WithTempDir sets the directory where streamed sheets larger than
 // excelize.StreamChunkSize are kept until the workbook is written (default:
 // os.TempDir).
@@ -75,7 +90,7 @@ func WithTempDir(dir string) ReportOption {
 
 // NewReportWriter returns a ReportWriter.
 func NewReportWriter(opts ...ReportOption) *ReportWriter {
-	rw := &ReportWriter{loc: time.UTC, sampleRows: 200, maxRows: excelMaxRows}
+	rw := &ReportWriter{loc: time.UTC, now: time.Now, sampleRows: 200, maxRows: excelMaxRows}
 	for _, o := range opts {
 		o(rw)
 	}
@@ -92,7 +107,11 @@ func (rw *ReportWriter) WriteAgencyReport(w io.Writer, r licensing.AgencyReport,
 	if r.Provisioning != nil {
 		sheets = append(sheets, sheetProvisioning)
 	}
-	return rw.write(w, sheets, func(f *excelize.File, st *styles) error {
+	about := docAbout{
+		title:   fmt.Sprintf("License report: %s, %s", r.Agency.ID, r.Date),
+		subject: fmt.Sprintf("Licenses purchased and in use by %s on %s", agencyName(r.Agency), r.Date),
+	}
+	return rw.write(w, about, sheets, func(f *excelize.File, st *styles) error {
 		if err := rw.summary(f, st, r); err != nil {
 			return err
 		}
@@ -114,8 +133,27 @@ func (rw *ReportWriter) WriteAgencyReport(w io.Writer, r licensing.AgencyReport,
 	})
 }
 
-// write builds a workbook of sheets with fill and writes it to w.
-func (rw *ReportWriter) write(w io.Writer, sheets []string, fill func(*excelize.File, *styles) error) (err error) {
+// productName names the application in a workbook's properties.
+const productName = "License tracking"
+
+// docAbout is what a workbook's properties say it is.
+type docAbout struct {
+	title, subject string
+}
+
+// agencyName returns "Department of Administration (DOA)", or the id alone
+// when the agency has no name.
+func agencyName(a licensing.Agency) string {
+	if a.Name == "" {
+		return a.ID
+	}
+	return a.Name + " (" + a.ID + ")"
+}
+
+// write builds a workbook of sheets with fill and writes it to w, with
+// properties saying what it is (about), that the application made it, and
+// when.
+func (rw *ReportWriter) write(w io.Writer, about docAbout, sheets []string, fill func(*excelize.File, *styles) error) (err error) {
 	f := excelize.NewFile(excelize.Options{TmpDir: rw.tmpDir})
 	defer func() {
 		// Close removes the streamed sheets' temporary files.
@@ -138,6 +176,19 @@ func (rw *ReportWriter) write(w io.Writer, sheets []string, fill func(*excelize.
 	}
 	st, err := newStyles(f)
 	if err != nil {
+		return internal(err)
+	}
+	at := rw.now().UTC().Format(time.RFC3339)
+	if err := f.SetDocProps(&excelize.DocProperties{
+		Creator: productName, LastModifiedBy: productName,
+		Title: about.title, Subject: about.subject,
+		Created: at, Modified: at,
+	}); err != nil {
+		return internal(err)
+	}
+	// The totals are SUBTOTAL formulas written with their values; this
+	// has a spreadsheet compute them again when it opens the workbook.
+	if err := f.SetCalcProps(&excelize.CalcPropsOptions{FullCalcOnLoad: ptr(true)}); err != nil {
 		return internal(err)
 	}
 	if err := fill(f, st); err != nil {
@@ -165,11 +216,13 @@ func internal(err error) error {
 }
 
 // headRow is a label and its value in a sheet's title block. The value of
-// a long row spills over the next columns instead of widening its own.
+// a long row spills over the next columns instead of widening its own; a
+// note, when set, follows the value and spills over the columns after it.
 type headRow struct {
 	label string
 	value cell
 	long  bool
+	note  string
 }
 
 // head writes a title block: the title, then a row per label and value.
@@ -178,7 +231,13 @@ func (g *grid) head(st *styles, title string, rows []headRow) error {
 		return err
 	}
 	for _, r := range rows {
-		if err := g.add(!r.long, text(r.label, st.label), r.value); err != nil {
+		cells := []cell{text(r.label, st.label), r.value}
+		if r.note != "" {
+			n := text(r.note, st.note)
+			n.width = 0
+			cells = append(cells, n)
+		}
+		if err := g.add(!r.long, cells...); err != nil {
 			return err
 		}
 	}
@@ -196,26 +255,37 @@ func (g *grid) notes(st *styles, lines ...string) error {
 	return nil
 }
 
+// dateRows are the title block's rows of the report date and the data's
+// timestamp, the second with the sentence telling them apart.
+func (rw *ReportWriter) dateRows(st *styles, date licensing.Date, asOf time.Time) []headRow {
+	return []headRow{
+		{label: "Report date", value: day(date, st.cell[plain][kindDate])},
+		{label: "Data as of (" + rw.loc.String() + ")", value: stamp(asOf, rw.loc, st.cell[plain][kindStamp]), note: noteDates},
+	}
+}
+
 // summary writes the Summary sheet.
 func (rw *ReportWriter) summary(f *excelize.File, st *styles, r licensing.AgencyReport) error {
 	g := &grid{f: f, name: sheetSummary}
-	err := g.head(st, fmt.Sprintf("License report: %s", r.Agency.ID), []headRow{
+	err := g.head(st, fmt.Sprintf("License report: %s", r.Agency.ID), append([]headRow{
 		{label: "Agency", value: text(r.Agency.ID, 0)},
 		{label: "Agency name", value: text(r.Agency.Name, 0), long: true},
-		{label: "Report date", value: day(r.Date, st.cell[plain][kindDate])},
-		{label: "Data as of (" + rw.loc.String() + ")", value: stamp(r.DataAsOf, rw.loc, st.cell[plain][kindStamp])},
-		{label: "Snapshot", value: text(r.SnapshotID, 0), long: true},
-		{label: "Licensed users", value: number(r.Users, st.cell[plain][kindInt])},
-	})
+	}, append(rw.dateRows(st, r.Date, r.DataAsOf),
+		headRow{label: "Snapshot", value: text(r.SnapshotID, 0), long: true},
+		headRow{label: "Licensed users", value: number(r.Users, st.cell[plain][kindInt])},
+	)...))
 	if err != nil {
 		return err
 	}
 	g.skip()
 	headerRow := g.row + 1
-	if err := g.header(st.header, "Product", "Part number", "Purchased", "In use", "Available", "Status", "Disabled holding it", "Inactive holding it"); err != nil {
+	if err := g.header(st, cols(3, 4, 5, 7, 8), "Product", "Part number", "Purchased", "In use", "Available", "Status", "Disabled holding it", "Inactive holding it"); err != nil {
 		return err
 	}
 	if err := f.SetPanes(sheetSummary, freezeAbove(headerRow+1)); err != nil {
+		return err
+	}
+	if err := printTitles(f, sheetSummary, headerRow); err != nil {
 		return err
 	}
 	if len(r.Products) == 0 {
@@ -224,7 +294,15 @@ func (rw *ReportWriter) summary(f *excelize.File, st *styles, r licensing.Agency
 		}
 		return g.finish()
 	}
-	var sum licensing.ProductLine
+	// inactive is the Inactive cell of n users: unknown when sign-ins
+	// were not read.
+	inactive := func(c cell, style int) cell {
+		if r.SignInKnown {
+			return c
+		}
+		return text(unknownCount, style)
+	}
+	var overCount, disabled, inactives int
 	for _, p := range r.Products {
 		s := &st.cell[statusTone(p.Status)]
 		name := p.Name
@@ -235,29 +313,30 @@ func (rw *ReportWriter) summary(f *excelize.File, st *styles, r licensing.Agency
 			text(name, s[kindText]), text(p.PartNumber, s[kindText]),
 			number(p.Purchased, s[kindInt]), number(p.InUse, s[kindInt]), number(p.Available, s[kindInt]),
 			text(p.Status, s[kindText]),
-			number(p.Disabled, s[kindInt]), number(p.Inactive, s[kindInt])); err != nil {
+			number(p.Disabled, s[kindInt]), inactive(number(p.Inactive, s[kindInt]), s[kindInt])); err != nil {
 			return err
 		}
-		sum.Purchased += p.Purchased
-		sum.InUse += p.InUse
-		sum.Available += p.Available
-		sum.Disabled += p.Disabled
-		sum.Inactive += p.Inactive
+		if p.Status == licensing.ProductOver {
+			overCount++
+		}
+		disabled += p.Disabled
+		inactives += p.Inactive
 	}
 	lastRow := g.row
 	s := &st.cell[total]
+	first := headerRow + 1
 	if err := g.add(true,
-		text("Total", s[kindText]), blank(s[kindText]),
-		number(sum.Purchased, s[kindInt]), number(sum.InUse, s[kindInt]), number(sum.Available, s[kindInt]),
-		blank(s[kindText]),
-		number(sum.Disabled, s[kindInt]), number(sum.Inactive, s[kindInt])); err != nil {
+		text("Products over", s[kindText]), blank(s[kindText]),
+		blank(s[kindInt]), blank(s[kindInt]), blank(s[kindInt]),
+		number(overCount, s[kindInt]),
+		subtotal(7, first, lastRow, disabled, s[kindInt]), inactive(subtotal(8, first, lastRow, inactives, s[kindInt]), s[kindInt])); err != nil {
 		return err
 	}
-	inactive := fmt.Sprintf("Disabled and Inactive holding it count users holding the product whose account is disabled, or who have not signed in for %d days: candidates to reclaim (see Users).", r.InactiveDays)
+	inactiveNote := fmt.Sprintf("Disabled and Inactive holding it count users holding the product whose account is disabled, or who have not signed in for %d days: candidates to reclaim (see Users).", r.InactiveDays)
 	if !r.SignInKnown {
-		inactive = "Disabled holding it counts users holding the product whose account is disabled: candidates to reclaim (see Users). Inactive is not available: sign-in activity needs Entra ID P1."
+		inactiveNote = "Disabled holding it counts users holding the product whose account is disabled: candidates to reclaim (see Users). Inactive is unknown: sign-in activity was not read (it needs Entra ID P1)."
 	}
-	if err := g.notes(st, notePurchased, noteAvailable, inactive); err != nil {
+	if err := g.notes(st, notePurchased, noteAvailable, noteOver, inactiveNote); err != nil {
 		return err
 	}
 	if err := g.table("Products", headerRow, 8, lastRow); err != nil {
@@ -289,16 +368,30 @@ func purchasedChart(f *excelize.File, sheet, at string, first, last, names, purc
 		Legend:     excelize.ChartLegend{Position: "bottom"},
 		Dimension:  excelize.ChartDimension{Width: min(360+60*n, 1200), Height: 340},
 		PlotArea:   excelize.ChartPlotArea{ShowVal: true},
+		XAxis:      excelize.ChartAxis{Font: chartFont()},
+		YAxis:      excelize.ChartAxis{Font: chartFont(), MajorGridLines: true},
 	})
+}
+
+// axisColor is the colour of a chart's axis labels: near black, as the
+// cells' text (a chart's default is a pale grey).
+const axisColor = "262626"
+
+// chartFont is the font of a chart's axis labels.
+func chartFont() excelize.Font {
+	return *font(excelize.Font{Color: axisColor, Size: 10})
 }
 
 // purchases writes the Purchases sheet.
 func (rw *ReportWriter) purchases(f *excelize.File, st *styles, lines []licensing.PurchaseLine) error {
 	g := &grid{f: f, name: sheetPurchases}
-	if err := g.header(st.header, "PO", "Reseller", "Product", "Part number", "Quantity", "Term start", "Term end", "Days to term end", "Note"); err != nil {
+	if err := g.header(st, cols(5, 6, 7, 8), "PO", "Reseller", "Product", "Part number", "Quantity", "Term start", "Term end", "Days to term end", "Note"); err != nil {
 		return err
 	}
 	if err := f.SetPanes(sheetPurchases, freezeAbove(2)); err != nil {
+		return err
+	}
+	if err := printTitles(f, sheetPurchases, 1); err != nil {
 		return err
 	}
 	if len(lines) == 0 {
@@ -325,12 +418,13 @@ func (rw *ReportWriter) purchases(f *excelize.File, st *styles, lines []licensin
 	lastRow := g.row
 	s := &st.cell[total]
 	if err := g.add(true, text("Total", s[kindText]), blank(s[kindText]), blank(s[kindText]), blank(s[kindText]),
-		number(quantity, s[kindInt]), blank(s[kindDate]), blank(s[kindDate]), blank(s[kindInt]), blank(s[kindText])); err != nil {
+		subtotal(5, 2, lastRow, quantity, s[kindInt]), blank(s[kindDate]), blank(s[kindDate]), blank(s[kindInt]), blank(s[kindText])); err != nil {
 		return err
 	}
 	if err := g.notes(st,
 		"Purchases in force on the report date, including those in the grace period after the term ends.",
-		"Days to term end counts from the report date; negative means the term has ended and the purchase is in grace."); err != nil {
+		"Days to term end counts from the report date; negative means the term has ended and the purchase is in grace.",
+		"The total follows the table's filter: filter Product to total the seats of one product."); err != nil {
 		return err
 	}
 	if err := g.table("Purchases", 1, 9, lastRow); err != nil {
@@ -339,11 +433,21 @@ func (rw *ReportWriter) purchases(f *excelize.File, st *styles, lines []licensin
 	return g.finish()
 }
 
-// printSetup prints a sheet landscape, one page wide, header row repeated,
-// so that a printed or PDF report reads like the screen.
+// printSetup prints a sheet landscape, its columns fitted to the page's
+// width and its rows flowing over as many pages as they need (fit to one
+// page wide, any number tall), with narrow margins so that the scale stays
+// readable, and the sheet's name and the page number in the footer. The
+// list sheets repeat their header row on every page (printTitles).
 func printSetup(f *excelize.File, sheet string) error {
 	landscape, wide, tall, fit := "landscape", 1, 0, true
 	if err := f.SetPageLayout(sheet, &excelize.PageLayoutOptions{Orientation: &landscape, FitToWidth: &wide, FitToHeight: &tall}); err != nil {
+		return err
+	}
+	side, edge, band := 0.3, 0.5, 0.25
+	if err := f.SetPageMargins(sheet, &excelize.PageLayoutMarginsOptions{Left: &side, Right: &side, Top: &edge, Bottom: &edge, Header: &band, Footer: &band}); err != nil {
+		return err
+	}
+	if err := f.SetHeaderFooter(sheet, &excelize.HeaderFooterOptions{OddFooter: "&L&A&RPage &P of &N"}); err != nil {
 		return err
 	}
 	return f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &fit})

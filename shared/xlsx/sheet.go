@@ -1,6 +1,7 @@
 package xlsx
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
@@ -23,6 +24,8 @@ type cell struct {
 	v     any // string (already safe), int, time.Time or nil
 	style int
 	width int
+	// formula, when set, computes the cell; v is its value when written.
+	formula string
 }
 
 // text returns a text cell of s, made safe (see safeText); an empty cell
@@ -39,6 +42,15 @@ func text(s string, style int) cell {
 func number(n int, style int) cell {
 	w := len(strconv.Itoa(n))
 	return cell{v: n, style: style, width: w + (w-1)/3}
+}
+
+// subtotal returns a cell summing column col of rows first..last with
+// SUBTOTAL(109, …), which leaves out the rows a filter hides; sum is its
+// value as written (every row shown).
+func subtotal(col, first, last, sum int, style int) cell {
+	c := number(sum, style)
+	c.formula = "SUBTOTAL(109," + ref(col, first) + ":" + ref(col, last) + ")"
+	return c
 }
 
 // day returns a date cell of d, or an empty cell for the zero Date.
@@ -94,6 +106,11 @@ func (g *grid) add(measure bool, cells ...cell) error {
 				return err
 			}
 		}
+		if c.formula != "" {
+			if err := g.f.SetCellFormula(g.name, ref, c.formula); err != nil {
+				return err
+			}
+		}
 		if c.style != 0 {
 			if err := g.f.SetCellStyle(g.name, ref, ref, c.style); err != nil {
 				return err
@@ -106,15 +123,34 @@ func (g *grid) add(measure bool, cells ...cell) error {
 	return nil
 }
 
-// header writes cells as the next row, measured with room for a filter
-// button.
-func (g *grid) header(style int, names ...string) error {
+// header writes column names as the next row, measured with room for a
+// filter button: those of the columns numeric lists (1-based), which hold
+// numbers or dates, right-aligned over their values, the others left.
+func (g *grid) header(st *styles, numeric []int, names ...string) error {
 	cells := make([]cell, len(names))
 	for i, n := range names {
+		style := st.header
+		if slices.Contains(numeric, i+1) {
+			style = st.headerNum
+		}
 		cells[i] = text(n, style)
 		cells[i].width += filterButton
 	}
 	return g.add(true, cells...)
+}
+
+// cols lists column numbers, for header.
+func cols(n ...int) []int { return n }
+
+// printTitles repeats row (the header of the sheet's list) at the top of
+// every printed page.
+func printTitles(f *excelize.File, sheet string, row int) error {
+	r := "$" + strconv.Itoa(row)
+	return f.SetDefinedName(&excelize.DefinedName{
+		Name:     "_xlnm.Print_Titles",
+		RefersTo: "'" + sheet + "'!" + r + ":" + r,
+		Scope:    sheet,
+	})
 }
 
 // skip leaves the next row empty.

@@ -42,6 +42,14 @@ const (
 	stampFormat = "yyyy-mm-dd hh:mm"
 )
 
+// fontFamily is the one font every style names. Calibri is the font of
+// excelize's default style (the cells without a style of their own), so
+// every cell of a report shows in one family; LibreOffice and other
+// readers without it substitute Carlito, which has the same widths, so the
+// measured column widths still fit. A style without a name falls back to
+// the reader's default, a serif font in some.
+const fontFamily = "Calibri"
+
 // Colours (RGB hex).
 const (
 	overFill    = "FFC7CE"
@@ -57,11 +65,17 @@ const (
 
 // styles holds the style ids of one workbook (ids are per workbook).
 type styles struct {
-	cell   [numTones][numKinds]int
+	cell [numTones][numKinds]int
+	// wrap is a text cell of each tone whose text wraps within the
+	// column's width.
+	wrap   [numTones]int
 	title  int
 	label  int
 	header int
-	note   int
+	// headerNum heads a column of numbers or dates: right-aligned, over
+	// the right-aligned values.
+	headerNum int
+	note      int
 }
 
 // newStyles registers the report styles in f.
@@ -72,30 +86,32 @@ func newStyles(f *excelize.File) (*styles, error) {
 		for k := kind(0); k < numKinds; k++ {
 			s := toneStyle(t)
 			s.CustomNumFmt = formats[k]
-			if k == kindText {
-				s.Alignment = &excelize.Alignment{Vertical: "top"}
-			}
+			s.Alignment = cellAlignment(k)
 			id, err := f.NewStyle(s)
 			if err != nil {
 				return nil, err
 			}
 			st.cell[t][k] = id
 		}
+		s := toneStyle(t)
+		s.Alignment = cellAlignment(kindText)
+		s.Alignment.WrapText = true
+		id, err := f.NewStyle(s)
+		if err != nil {
+			return nil, err
+		}
+		st.wrap[t] = id
 	}
 	var err error
 	defs := []struct {
 		id *int
 		s  *excelize.Style
 	}{
-		{&st.title, &excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}}},
-		{&st.label, &excelize.Style{Font: &excelize.Font{Bold: true}}},
-		{&st.header, &excelize.Style{
-			Font:      &excelize.Font{Bold: true},
-			Fill:      excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{headerFill}},
-			Border:    []excelize.Border{{Type: "bottom", Color: borderColor, Style: 1}},
-			Alignment: &excelize.Alignment{Vertical: "top"},
-		}},
-		{&st.note, &excelize.Style{Font: &excelize.Font{Italic: true, Color: noteFont}}},
+		{&st.title, &excelize.Style{Font: font(excelize.Font{Bold: true, Size: 14})}},
+		{&st.label, &excelize.Style{Font: font(excelize.Font{Bold: true})}},
+		{&st.header, headerStyle(cellAlignment(kindText))},
+		{&st.headerNum, headerStyle(cellAlignment(kindInt))},
+		{&st.note, &excelize.Style{Font: font(excelize.Font{Italic: true, Color: noteFont}), Alignment: cellAlignment(kindText)}},
 	}
 	for _, d := range defs {
 		if *d.id, err = f.NewStyle(d.s); err != nil {
@@ -105,21 +121,48 @@ func newStyles(f *excelize.File) (*styles, error) {
 	return st, nil
 }
 
+// font returns fn in the report's font family.
+func font(fn excelize.Font) *excelize.Font {
+	fn.Family = fontFamily
+	return &fn
+}
+
+// cellAlignment aligns a cell holding k: numbers and dates right, text
+// left and indented by one step, so that a number never runs into the text
+// of the cell to its right.
+func cellAlignment(k kind) *excelize.Alignment {
+	if k == kindText {
+		return &excelize.Alignment{Horizontal: "left", Indent: 1, Vertical: "top"}
+	}
+	return &excelize.Alignment{Horizontal: "right", Vertical: "top"}
+}
+
+// headerStyle is a column header aligned as a; a long header wraps.
+func headerStyle(a *excelize.Alignment) *excelize.Style {
+	a.WrapText = true
+	return &excelize.Style{
+		Font:      font(excelize.Font{Bold: true}),
+		Fill:      excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{headerFill}},
+		Border:    []excelize.Border{{Type: "bottom", Color: borderColor, Style: 1}},
+		Alignment: a,
+	}
+}
+
 // toneStyle returns the font and fill of t.
 func toneStyle(t tone) *excelize.Style {
 	fill := func(c string) excelize.Fill { return excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{c}} }
 	switch t {
 	case over:
-		return &excelize.Style{Font: &excelize.Font{Color: overFont}, Fill: fill(overFill)}
+		return &excelize.Style{Font: font(excelize.Font{Color: overFont}), Fill: fill(overFill)}
 	case unused:
-		return &excelize.Style{Font: &excelize.Font{Color: unusedFont}, Fill: fill(unusedFill)}
+		return &excelize.Style{Font: font(excelize.Font{Color: unusedFont}), Fill: fill(unusedFill)}
 	case flagged:
-		return &excelize.Style{Font: &excelize.Font{Color: flaggedFont}, Fill: fill(flaggedFill)}
+		return &excelize.Style{Font: font(excelize.Font{Color: flaggedFont}), Fill: fill(flaggedFill)}
 	case total:
-		return &excelize.Style{Font: &excelize.Font{Bold: true},
+		return &excelize.Style{Font: font(excelize.Font{Bold: true}),
 			Border: []excelize.Border{{Type: "top", Color: "000000", Style: 1}}}
 	}
-	return &excelize.Style{}
+	return &excelize.Style{Font: font(excelize.Font{})}
 }
 
 // statusTone returns the tone of a product row with status s.

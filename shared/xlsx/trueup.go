@@ -40,7 +40,11 @@ var kindLabels = map[string]string{
 // fell short of their use). Numbers and dates are number and date cells. An
 // error from out is returned as it is; anything else is Internal.
 func (rw *ReportWriter) WriteTrueUp(out io.Writer, ws licensing.TrueUpWorksheet) error {
-	return rw.write(out, []string{sheetTrueUp, sheetSplit}, func(f *excelize.File, st *styles) error {
+	about := docAbout{
+		title:   "True-up worksheet: " + ws.Enrollment + ", " + ws.On.String(),
+		subject: "The order due for enrollment " + ws.Enrollment + " at its anniversary " + ws.Anniversary.String() + ", and each agency's share",
+	}
+	return rw.write(out, about, []string{sheetTrueUp, sheetSplit}, func(f *excelize.File, st *styles) error {
 		if err := rw.trueUpSheet(f, st, ws); err != nil {
 			return err
 		}
@@ -116,7 +120,7 @@ func orderTable(g *grid, st *styles, heading, table string, lines []licensing.Or
 		return g.add(false, text(none, st.note))
 	}
 	headerRow := g.row + 1
-	if err := g.header(st.header, "Product", "Quantity", "Kind", "Reasoning"); err != nil {
+	if err := g.header(st, cols(2), "Product", "Quantity", "Kind", "Reasoning"); err != nil {
 		return err
 	}
 	s := &st.cell[plain]
@@ -141,7 +145,7 @@ func splitSheet(f *excelize.File, st *styles, ws licensing.TrueUpWorksheet) erro
 	if err := f.SetPanes(sheetSplit, freezeAbove(headerRow+1)); err != nil {
 		return err
 	}
-	if err := g.header(st.header, "Agency", "Name", "Peak", "Share"); err != nil {
+	if err := g.header(st, cols(3, 4), "Agency", "Name", "Peak", "Share"); err != nil {
 		return err
 	}
 	if len(ws.Agencies) == 0 {
@@ -184,7 +188,7 @@ func uncoveredTable(g *grid, st *styles, list []licensing.Uncovered) error {
 		return g.add(false, text(noteAllCovered, st.note))
 	}
 	headerRow := g.row + 1
-	if err := g.header(st.header, "Agency", "Product", "Part number", "Peak", "Peak on", "Purchased then", "Short"); err != nil {
+	if err := g.header(st, cols(4, 5, 6, 7), "Agency", "Product", "Part number", "Peak", "Peak on", "Purchased then", "Short"); err != nil {
 		return err
 	}
 	s := &st.cell[over]

@@ -29,12 +29,16 @@ var userColumns = []struct {
 }{
 	{"UPN", 28},
 	{"Display name", 22},
-	{"", 18}, // matched
-	{"Licenses", 30},
+	{"", 18},         // matched
+	{"Licenses", 30}, // wraps beyond licensesWidth
 	{"Account enabled", 0},
 	{"", 16}, // last sign-in
 	{"Reclaim candidate", 18},
 }
+
+// licensesWidth is the most width the Licenses column gets: a longer list
+// wraps, so that the sheet prints one page wide at a readable scale.
+const licensesWidth = 40
 
 // Columns of a user sheet (1-based).
 const (
@@ -97,13 +101,15 @@ func (rw *ReportWriter) streamUsers(f *excelize.File, st *styles, spec userSheet
 		started = true
 		widths := make([]int, numUserColumns)
 		for i, h := range headers {
-			widths[i] = max(userColumns[i].minWidth, textWidth(h, maxWidth)+filterButton)
+			// Headers wrap: the longest word decides.
+			widths[i] = max(userColumns[i].minWidth, longestWord(h)+filterButton)
 		}
 		for _, u := range sample {
 			for i, c := range rw.userCells(st, plain, u) {
 				widths[i] = max(widths[i], c.width)
 			}
 		}
+		widths[colLicenses-1] = min(widths[colLicenses-1], licensesWidth)
 		for i, w := range widths {
 			if err := sw.SetColWidth(i+1, i+1, colWidth(w)); err != nil {
 				return err
@@ -113,10 +119,18 @@ func (rw *ReportWriter) streamUsers(f *excelize.File, st *styles, spec userSheet
 			return err
 		}
 		hv := make([]any, len(headers))
+		lines := 1
 		for i, h := range headers {
-			hv[i] = excelize.Cell{StyleID: st.header, Value: safeText(h)}
+			style := st.header
+			if i+1 == colSignIn {
+				style = st.headerNum
+			}
+			hv[i] = excelize.Cell{StyleID: style, Value: safeText(h)}
+			lines = max(lines, (textWidth(h, maxWidth)+filterButton+widths[i]-1)/widths[i])
 		}
-		if err := sw.SetRow("A1", hv); err != nil {
+		// A row's height is not fitted to wrapped text when the workbook
+		// opens: the header's is set to its lines.
+		if err := sw.SetRow("A1", hv, excelize.RowOpts{Height: 15 * float64(lines)}); err != nil {
 			return err
 		}
 		for _, u := range sample {
@@ -161,6 +175,9 @@ func (rw *ReportWriter) streamUsers(f *excelize.File, st *styles, spec userSheet
 			return err
 		}
 	}
+	if err := printTitles(f, spec.name, 1); err != nil {
+		return err
+	}
 	// The stream writer writes the worksheet's autoFilter element at Flush,
 	// so the filter is set on the sheet now, between the rows and Flush.
 	if err := f.AutoFilter(spec.name, "A1:"+ref(numUserColumns, lastData), nil); err != nil {
@@ -184,7 +201,7 @@ func (rw *ReportWriter) userCells(st *styles, t tone, u licensing.UserLine) [num
 		text(u.UserPrincipalName, txt),
 		text(u.DisplayName, txt),
 		text(u.Matched, txt),
-		text(licenseList(u.Licenses), txt),
+		text(licenseList(u.Licenses), st.wrap[t]),
 		text(enabled, txt),
 		signIn,
 		text(u.Reclaim, txt),
@@ -222,4 +239,13 @@ func signInHeader(loc *time.Location, known bool) string {
 		return "Last sign-in: not available (needs Entra ID P1)"
 	}
 	return "Last sign-in (" + loc.String() + ")"
+}
+
+// longestWord returns the width of the longest word of s.
+func longestWord(s string) int {
+	w := 0
+	for _, word := range strings.Fields(s) {
+		w = max(w, textWidth(word, maxWidth))
+	}
+	return w
 }

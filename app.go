@@ -124,6 +124,7 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		Effects:     effects,
 		Terms:       terms,
 		Workflow:    intake.Workflow{CentralIT: w.CentralIT, AppURL: w.AppURL, CheckEvery: w.CheckEvery, WaitFor: w.WaitFor},
+		Location:    cfg.Reporting.Location,
 	})
 	a.ledger = ledger.NewService(ledger.Config{
 		Auth:      auth,

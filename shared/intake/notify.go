@@ -152,13 +152,13 @@ on the request's page (a script: POST %s/activation):
 
 // timeoutMail tells central IT the seats did not appear in time.
 func (s *Service) timeoutMail(ctx context.Context, sr licensing.ServiceRequest) (licensing.MailMessage, error) {
-	text := fmt.Sprintf(`The seats of service request %s have not appeared in the tenant since it was routed for activation.
+	text := fmt.Sprintf(`The seats of service request %s have not appeared in the tenant since it was routed for activation%s.
 
 %s
 Either the activation has not been done yet (see the activation email), or it went to another tenant.
 When the licenses are active, confirm by hand on the request's page (a script: POST %s/activation):
   %s
-`, sr.ID, requestSummary(sr), apiPath(sr), s.requestLink(sr))
+`, sr.ID, s.movedAt(sr, licensing.StatusAwaitingActivation), requestSummary(sr), apiPath(sr), s.requestLink(sr))
 	return licensing.MailMessage{To: s.cfg.Workflow.CentralIT, Subject: fmt.Sprintf("Activation not seen: %s PO %s (%s)", sr.Agency, sr.PONumber, sr.ID), Text: text}, nil
 }
 
@@ -208,6 +208,6 @@ func whyLine(why string) string {
 
 // failedMail tells central IT a request failed.
 func (s *Service) failedMail(ctx context.Context, sr licensing.ServiceRequest) (licensing.MailMessage, error) {
-	text := fmt.Sprintf("Service request %s failed and needs a person.\n\n%s\n%s\nRequest: %s\n", sr.ID, sr.Failure, requestSummary(sr), s.requestLink(sr))
+	text := fmt.Sprintf("Service request %s failed%s and needs a person.\n\n%s\n%s\nRequest: %s\n", sr.ID, s.movedAt(sr, licensing.StatusFailed), sr.Failure, requestSummary(sr), s.requestLink(sr))
 	return licensing.MailMessage{To: s.cfg.Workflow.CentralIT, Subject: fmt.Sprintf("Failed: service request %s (%s PO %s)", sr.ID, sr.Agency, sr.PONumber), Text: text}, nil
 }

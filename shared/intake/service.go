@@ -38,6 +38,9 @@ type Config struct {
 	Terms licensing.Terms
 	// Workflow tunes the activation workflow.
 	Workflow Workflow
+	// Location is the time zone in which mail shows times (the reports'
+	// time zone); UTC when nil.
+	Location *time.Location
 
 	Now   func() time.Time
 	NewID func() string

@@ -52,6 +52,7 @@ func newIntakeFixtureWith(t *testing.T, wrap func(licensing.RequestStore) licens
 		Purchases: f.store, Requests: requests, Steps: f.later, Mailer: f.mail, Catalog: fakes.BuiltinCatalog{},
 		Effects:  licensing.NewEffects(f.store, f.now, 0),
 		Workflow: intake.Workflow{CentralIT: []string{fakes.CentralIT}, AppURL: "https://func.example.net", CheckEvery: 6 * time.Hour, WaitFor: 48 * time.Hour},
+		Location: mailZone(t),
 		Now:      f.now,
 		NewID:    func() string { n++; return fmt.Sprintf("%032x", n) },
 	})

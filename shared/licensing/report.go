@@ -88,6 +88,10 @@ type PurchaseLine struct {
 	// when in grace).
 	DaysToEnd int
 	InGrace   bool
+	// Imported, for a line imported from the legacy tracking sheet, names
+	// the file and row it came from ("license-tracking.csv row 12"); empty
+	// for a line recorded from a purchase order.
+	Imported string
 }
 
 // UserLine is one licensed user on a report.
@@ -161,8 +165,8 @@ type ReportWriter interface {
 	// purchased against in use), Users and Purchases, and Provisioning when
 	// r.Provisioning is set.
 	WriteAgencyReport(w io.Writer, r AgencyReport, users UserSource) error
-	// WriteEnterpriseSummary writes s with sheets Agencies, Tenant check,
-	// Unattributed and Conflicts.
+	// WriteEnterpriseSummary writes s with sheets Overview, Agencies,
+	// Tenant check, Unattributed and Conflicts.
 	WriteEnterpriseSummary(w io.Writer, s EnterpriseSummary, unattributed, conflicts UserSource) error
 }
 

@@ -178,7 +178,7 @@ func (s *Service) reclaimCandidates(ctx context.Context, snap licensing.Snapshot
 
 func (s *Service) auditSummaryMail(res AuditResult, snap licensing.Snapshot) licensing.MailMessage {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Monthly license audit, %s (data as of %s UTC).\n\n", res.Date, snap.Taken.Format("2006-01-02 15:04"))
+	fmt.Fprintf(&b, "Monthly license audit, %s (data as of %s).\n\n", res.Date, s.mailTime(snap.Taken))
 	if len(res.Over) == 0 {
 		b.WriteString("No agency uses more licenses than it bought.\n")
 	} else {

@@ -418,7 +418,8 @@ func (s *Service) agencyReport(a licensing.Agency, rd *reportData, snap licensin
 	for _, p := range licensing.CountedLines(rd.lines, a.ID, date, rd.terms) {
 		prod := rd.productOf(p.SkuID)
 		r.Purchases = append(r.Purchases, licensing.PurchaseLine{PONumber: p.PONumber, Reseller: p.Reseller, ProductName: prod.Name, PartNumber: prod.PartNumber,
-			Quantity: p.Quantity, TermStart: p.TermStart, TermEnd: p.TermEnd, DaysToEnd: date.DaysUntil(p.TermEnd), InGrace: date.After(p.TermEnd)})
+			Quantity: p.Quantity, TermStart: p.TermStart, TermEnd: p.TermEnd, DaysToEnd: date.DaysUntil(p.TermEnd), InGrace: date.After(p.TermEnd),
+			Imported: importedFrom(p)})
 	}
 	sort.Slice(r.Purchases, func(i, j int) bool {
 		if !r.Purchases[i].TermEnd.Equal(r.Purchases[j].TermEnd) {
@@ -611,7 +612,7 @@ func (sp *userSpool) close() { os.RemoveAll(sp.dir) }
 // note saying sign-in activity is missing, or "".
 func (s *Service) agencyReportMail(r licensing.AgencyReport, signIn string) licensing.MailMessage {
 	var b strings.Builder
-	fmt.Fprintf(&b, "License report for %s (%s), payroll Monday %s.\nData as of %s UTC.\n\n", r.Agency.Name, r.Agency.ID, r.Date, r.DataAsOf.Format("2006-01-02 15:04"))
+	fmt.Fprintf(&b, "License report for %s (%s), payroll Monday %s.\nData as of %s.\n\n", r.Agency.Name, r.Agency.ID, r.Date, s.mailTime(r.DataAsOf))
 	b.WriteString(productTable(r.Products))
 	if r.Over() {
 		b.WriteString("\nYou use more licenses than you bought of the products marked Over: buy the difference, or reclaim\n" +
@@ -659,9 +660,9 @@ func (s *Service) summaryMail(sum licensing.EnterpriseSummary, signIn string) li
 			diff = append(diff, fmt.Sprintf("  %s: %s", t.Name, t.Note))
 		}
 	}
-	text := fmt.Sprintf("Enterprise license summary, payroll Monday %s (data as of %s UTC).\n\nAgencies using more than they bought: %s\n"+
+	text := fmt.Sprintf("Enterprise license summary, payroll Monday %s (data as of %s).\n\nAgencies using more than they bought: %s\n"+
 		"Licensed users matching no agency: %d; matching several: %d.\n\nTenant check (the agencies' purchases against the tenant's seats):\n%s\n",
-		sum.Date, sum.DataAsOf.Format("2006-01-02 15:04"), orNone(strings.Join(agencies, ", ")), sum.Unattributed, sum.Conflicts, orNone(strings.Join(diff, "\n"))) + s.overviewPageText() + signInMailText(signIn)
+		sum.Date, s.mailTime(sum.DataAsOf), orNone(strings.Join(agencies, ", ")), sum.Unattributed, sum.Conflicts, orNone(strings.Join(diff, "\n"))) + s.overviewPageText() + signInMailText(signIn)
 	return licensing.MailMessage{To: s.cfg.CentralIT, Subject: fmt.Sprintf("Enterprise license summary %s", sum.Date), Text: text}
 }
 

@@ -9,17 +9,22 @@ import (
 )
 
 // WriteEnterpriseSummary writes s to w as a workbook with the sheets
-// Agencies (every agency by product, with the date and the data's
-// timestamp), Tenant check, and Unattributed and Conflicts (streamed from
+// Overview (the agencies over what they bought, worst first, with a chart,
+// the tenant check's differences and the counts of unattributed and
+// conflicting users), Agencies (every agency by product, with the date and
+// the data's timestamp), Tenant check, and Unattributed and Conflicts (streamed from
 // unattributed and conflicts, either of which may be nil). An error from a
 // source or w is returned as it is; anything else is Internal.
 func (rw *ReportWriter) WriteEnterpriseSummary(w io.Writer, s licensing.EnterpriseSummary, unattributed, conflicts licensing.UserSource) error {
-	sheets := []string{sheetAgencies, sheetTenant, sheetUnattributed, sheetConflicts}
+	sheets := []string{sheetOverview, sheetAgencies, sheetTenant, sheetUnattributed, sheetConflicts}
 	about := docAbout{
 		title:   "Enterprise license summary, " + s.Date.String(),
 		subject: "Licenses purchased and in use by every agency on " + s.Date.String() + ", the tenant check, and the users no agency or several agencies match",
 	}
 	return rw.write(w, about, sheets, func(f *excelize.File, st *styles) error {
+		if err := rw.overview(f, st, s); err != nil {
+			return err
+		}
 		if err := rw.agencies(f, st, s); err != nil {
 			return err
 		}
@@ -134,14 +139,7 @@ func (rw *ReportWriter) tenantCheck(f *excelize.File, st *styles, rows []licensi
 		if r.Difference != 0 {
 			t = flagged
 		}
-		c := &st.cell[t]
-		name := r.Name
-		if name == "" {
-			name = r.PartNumber
-		}
-		if err := g.add(true, text(name, c[kindText]), text(r.PartNumber, c[kindText]),
-			number(r.Purchased, c[kindInt]), number(r.Prepaid, c[kindInt]), number(r.Consumed, c[kindInt]),
-			number(r.Difference, c[kindInt]), text(r.Note, c[kindText])); err != nil {
+		if err := g.tenantRow(&st.cell[t], r); err != nil {
 			return err
 		}
 		sum.Purchased += r.Purchased

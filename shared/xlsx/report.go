@@ -385,7 +385,7 @@ func chartFont() excelize.Font {
 // purchases writes the Purchases sheet.
 func (rw *ReportWriter) purchases(f *excelize.File, st *styles, lines []licensing.PurchaseLine) error {
 	g := &grid{f: f, name: sheetPurchases}
-	if err := g.header(st, cols(5, 6, 7, 8), "PO", "Reseller", "Product", "Part number", "Quantity", "Term start", "Term end", "Days to term end", "Note"); err != nil {
+	if err := g.header(st, cols(5, 6, 7, 8), "PO", "Reseller / source", "Product", "Part number", "Quantity", "Term start", "Term end", "Days to term end", "Note"); err != nil {
 		return err
 	}
 	if err := f.SetPanes(sheetPurchases, freezeAbove(2)); err != nil {
@@ -408,7 +408,7 @@ func (rw *ReportWriter) purchases(f *excelize.File, st *styles, lines []licensin
 		}
 		s := &st.cell[t]
 		if err := g.add(true,
-			text(p.PONumber, s[kindText]), text(p.Reseller, s[kindText]), text(p.ProductName, s[kindText]), text(p.PartNumber, s[kindText]),
+			text(p.PONumber, s[kindText]), text(resellerOrSource(p), s[kindText]), text(p.ProductName, s[kindText]), text(p.PartNumber, s[kindText]),
 			number(p.Quantity, s[kindInt]), day(p.TermStart, s[kindDate]), day(p.TermEnd, s[kindDate]),
 			number(p.DaysToEnd, s[kindInt]), text(note, s[kindText])); err != nil {
 			return err
@@ -431,6 +431,20 @@ func (rw *ReportWriter) purchases(f *excelize.File, st *styles, lines []licensin
 		return err
 	}
 	return g.finish()
+}
+
+// resellerOrSource is the Reseller / source cell of a purchase line: the
+// reseller of a purchase order's line; for a line imported from the legacy
+// tracking sheet, whose PO number may have been made up, the file and row
+// it came from (and its reseller, when the sheet named one).
+func resellerOrSource(p licensing.PurchaseLine) string {
+	if p.Imported == "" {
+		return p.Reseller
+	}
+	if p.Reseller == "" {
+		return "Imported: " + p.Imported
+	}
+	return "Imported: " + p.Imported + " (reseller " + p.Reseller + ")"
 }
 
 // printSetup prints a sheet landscape, its columns fitted to the page's

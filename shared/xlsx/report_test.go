@@ -314,7 +314,7 @@ func TestWriteAgencyReport(t *testing.T) {
 		{"Product", "Part number", "Purchased", "In use", "Available", "Status", "Disabled holding it", "Inactive holding it"},
 	}
 	usersHeader := []string{"UPN", "Display name", "Matched attribute", "Licenses", "Account enabled", "Last sign-in (America/Chicago)", "Reclaim candidate"}
-	purchasesHeader := []string{"PO", "Reseller", "Product", "Part number", "Quantity", "Term start", "Term end", "Days to term end", "Note"}
+	purchasesHeader := []string{"PO", "Reseller / source", "Product", "Part number", "Quantity", "Term start", "Term end", "Days to term end", "Note"}
 	sheets := []string{"Summary", "Users", "Purchases"}
 	panes := map[string]string{"Summary": "A10", "Users": "A2", "Purchases": "A2"}
 
@@ -458,7 +458,7 @@ func TestWriteEnterpriseSummary(t *testing.T) {
 		return []string{"UPN", "Display name", matched, "Licenses", "Account enabled", "Last sign-in (America/Chicago)", "Reclaim candidate"}
 	}
 	checkBook(t, buf.Bytes(), bookWant{
-		sheets: []string{"Agencies", "Tenant check", "Unattributed", "Conflicts"},
+		sheets: []string{"Overview", "Agencies", "Tenant check", "Unattributed", "Conflicts"},
 		rows: map[string][][]string{
 			"Agencies": {
 				{"Enterprise license summary"},
@@ -498,8 +498,10 @@ func TestWriteEnterpriseSummary(t *testing.T) {
 				{"y@example.gov", "Y", "department=DOA; companyName=DET", "Visio Plan 2 (group)", "No", "", "account disabled"},
 			},
 		},
-		tables:  map[string][]string{"Agencies": {"A8:H11"}, "Tenant check": {"A1:G3"}},
-		panes:   map[string]string{"Agencies": "A9", "Tenant check": "A2", "Unattributed": "A2", "Conflicts": "A2"},
+		tables: map[string][]string{"Agencies": {"A8:H11"}, "Tenant check": {"A1:G3"}},
+		panes:  map[string]string{"Overview": "A2", "Agencies": "A9", "Tenant check": "A2", "Unattributed": "A2", "Conflicts": "A2"},
+		// The Overview's chart of the one agency over (DOA, 200 seats).
+		chart:   []string{"Seats over what was bought, by agency", "Overview&#39;!$C$8<", "Overview&#39;!$A$9<", "Overview&#39;!$C$9<"},
 		filters: map[string]string{"Unattributed": "A1:G2", "Conflicts": "A1:G2"},
 		fills: map[string]string{
 			"Agencies!A9": "", "Agencies!A10": overFill, "Agencies!G10": overFill, "Agencies!A11": unusedFill,

@@ -3,19 +3,27 @@
 # permissions it uses. Managed identities get app roles only through an app
 # role assignment (there is no portal button); run this once as a Privileged
 # Role Administrator after deploying main.bicep:
-#   infra/grant-graph-permissions.sh <identityPrincipalId> [--usage-location]
+#   infra/grant-graph-permissions.sh <identityPrincipalId> [--usage-location] [--exchange-rbac]
 # (identityPrincipalId is an output of the deployment.) Pass --usage-location
 # when the app has DEFAULT_USAGE_LOCATION set: only then does it need
 # User.ReadWrite.All, which can change any user, so it is not granted
-# otherwise.
+# otherwise. Pass --exchange-rbac when Exchange Online grants the mail
+# permissions, scoped to the sender's mailbox (RBAC for Applications,
+# docs/deploy.md): Mail.Send and Mail.ReadWrite granted here apply to every
+# mailbox and would override that scope, so they are then not granted.
 set -euo pipefail
-principal=${1:?usage: $0 <managed identity principal (object) id> [--usage-location]}
+usage="usage: $0 <managed identity principal (object) id> [--usage-location] [--exchange-rbac]"
+principal=${1:?$usage}
+shift
 usage_location=false
-case "${2:-}" in
-  "") ;;
-  --usage-location) usage_location=true ;;
-  *) echo "usage: $0 <managed identity principal (object) id> [--usage-location]" >&2; exit 2 ;;
-esac
+exchange_rbac=false
+for arg in "$@"; do
+  case "$arg" in
+    --usage-location) usage_location=true ;;
+    --exchange-rbac) exchange_rbac=true ;;
+    *) echo "$usage" >&2; exit 2 ;;
+  esac
+done
 
 # What each permission is for:
 #   User.Read.All                  read users and their licenses (usage snapshot)
@@ -24,8 +32,8 @@ esac
 #   AuditLog.Read.All              last sign-in (needs Entra ID P1; optional)
 #   LicenseAssignment.ReadWrite.All assign and remove licenses (capped provisioning)
 #   User.ReadWrite.All             set usageLocation before licensing (only with DEFAULT_USAGE_LOCATION)
-#   Mail.Send                      report and notification mail (scope it to one mailbox with
-#                                  Exchange RBAC for Applications)
+#   Mail.Send                      report and notification mail (to scope it to one mailbox,
+#                                  pass --exchange-rbac and grant it in Exchange Online)
 #   Mail.ReadWrite                 draft + upload session for attachments over 3 MB
 permissions=(User.Read.All Organization.Read.All GroupMember.Read.All AuditLog.Read.All
   LicenseAssignment.ReadWrite.All User.ReadWrite.All Mail.Send Mail.ReadWrite)
@@ -34,6 +42,9 @@ graph_sp=$(az ad sp show --id 00000003-0000-0000-c000-000000000000 --query id -o
 for p in "${permissions[@]}"; do
   if [ "$p" = User.ReadWrite.All ] && [ "$usage_location" != true ]; then
     echo "$p: not granted (needed only with DEFAULT_USAGE_LOCATION; pass --usage-location)"; continue
+  fi
+  if [ "$exchange_rbac" = true ] && { [ "$p" = Mail.Send ] || [ "$p" = Mail.ReadWrite ]; }; then
+    echo "$p: not granted (--exchange-rbac: assign \"Application $p\" in Exchange Online, scoped to MAIL_SENDER)"; continue
   fi
   role=$(az ad sp show --id 00000003-0000-0000-c000-000000000000 \
     --query "appRoles[?value=='$p' && contains(allowedMemberTypes, 'Application')].id | [0]" -o tsv)

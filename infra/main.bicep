@@ -3,7 +3,9 @@
 // a user-assigned managed identity with data-plane roles on it, Application
 // Insights, and a Flex Consumption function app running the Go custom handler.
 //
-// Deploy:  az deployment group create -g <rg> -f infra/main.bicep -p admins='a@x.gov,b@x.gov'
+// Deploy:  azd up (azure.yaml and main.parameters.json), or
+//          az deployment group create -g <rg> -f infra/main.bicep -p admins='a@x.gov' \
+//            centralIT='licensing@x.gov' mailSender='licensing@x.gov' authClientId=<app id>
 // Then:    make package && az functionapp deployment source config-zip -g <rg> -n <app> --src dist/app.zip
 // Graph application permissions for the identity are granted separately
 // (infra/grant-graph-permissions.sh): Bicep cannot grant app roles without the
@@ -98,6 +100,21 @@ resource insights 'Microsoft.Insights/components@2020-02-02' = {
   }
 }
 
+// The identity sends telemetry with Entra ID authentication
+// (APPLICATIONINSIGHTS_AUTHENTICATION_STRING); Application Insights accepts it
+// only from a principal holding Monitoring Metrics Publisher on the resource.
+var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
+
+resource telemetryRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(insights.id, identity.id, monitoringMetricsPublisher)
+  scope: insights
+  properties: {
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', monitoringMetricsPublisher)
+  }
+}
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: 'plan-${name}-${suffix}'
   location: location
@@ -110,6 +127,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   name: 'func-${name}-${suffix}'
   location: location
   kind: 'functionapp,linux'
+  // azd deploys the service named in azure.yaml to the resource with this tag.
+  tags: { 'azd-service-name': 'handler' }
   identity: {
     type: 'UserAssigned'
     userAssignedIdentities: { '${identity.id}': {} }
@@ -159,7 +178,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       ]
     }
   }
-  dependsOn: [roleAssignments]
+  dependsOn: [roleAssignments, telemetryRole]
 }
 
 // App Service authentication (Entra ID) supplies the X-MS-CLIENT-PRINCIPAL
@@ -204,10 +223,105 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
           openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
           clientId: authClientId
         }
+        // Tokens a flow or script requests for the registration's exposed
+        // API (Power Automate's HTTP with Microsoft Entra ID, docs/deploy.md)
+        // carry this audience; the client id is accepted without being listed.
+        validation: {
+          allowedAudiences: ['api://${authClientId}']
+        }
       }
     }
   }
 }
+
+// Saved queries for administrators, in Application Insights' Logs (Queries,
+// "licensetrack" pack). They read what the Functions host records for each
+// invocation (requests) and the handler's log lines (traces), which begin
+// with their level: "INFO message key=value ...". Multi-line strings take no
+// interpolation or escapes, so the KQL stands as written.
+var savedQueries = [
+  {
+    name: 'runs'
+    displayName: 'licensetrack: scheduled runs'
+    description: 'Every run of the timer functions in the last 30 days, newest first, with its outcome and duration; a run skipped because another copy held its lease is marked busy.'
+    body: '''
+let busyRuns = traces
+  | where timestamp > ago(30d) and message has "is under way; this one did nothing"
+  | distinct operation_Id;
+requests
+| where timestamp > ago(30d) and name in ("PayrollReport", "UsageAudit", "ActivationSweep", "ProvisionGroups", "RenewalReminders")
+| extend busy = operation_Id in (busyRuns)
+| project timestamp, functionName = name, success, busy, durationMinutes = round(duration / 60000.0, 1), operation_Id
+| order by timestamp desc
+'''
+  }
+  {
+    name: 'failures'
+    displayName: 'licensetrack: failed invocations'
+    description: 'Failed invocations of the last 7 days with the reason the handler logged ("invocation failed" and "request failed" lines).'
+    body: '''
+let reasons = traces
+  | where timestamp > ago(7d) and (message has "invocation failed" or message has "request failed" or message startswith "ERROR")
+  | summarize reason = take_any(message) by operation_Id;
+requests
+| where timestamp > ago(7d) and success == false
+| join kind=leftouter reasons on operation_Id
+| project timestamp, functionName = name, resultCode, reason, operation_Id
+| order by timestamp desc
+'''
+  }
+  {
+    name: 'poison'
+    displayName: 'licensetrack: activation messages retried, given up, poisoned'
+    description: 'Activation-step messages the handler retried (with their dequeue count), gave up on, and the poisoned messages the sweep marked as failed, last 14 days.'
+    body: '''
+traces
+| where timestamp > ago(14d)
+| where message has_any ("will be retried", "gave up on the message", "poisoned activation messages handled")
+| extend outcome = case(message has "poisoned activation messages handled", "poisoned (swept)",
+    message has "gave up on the message", "given up", "retried"),
+  dequeueCount = toint(extract(@"dequeueCount=(\d+)", 1, message)),
+  count_ = toint(extract(@"count=(\d+)", 1, message))
+| project timestamp, outcome, dequeueCount, messages = count_, functionName = operation_Name, message, operation_Id
+| order by timestamp desc
+'''
+  }
+  {
+    name: 'throttling'
+    displayName: 'licensetrack: Microsoft Graph throttling'
+    description: 'Graph requests the handler waited on (429, 503, 504) per hour and status, and the calls that gave up after GRAPH_MAX_RETRY_WAIT, last 7 days.'
+    body: '''
+traces
+| where timestamp > ago(7d)
+| where message has "graph: retrying" or message has "did not recover within" or message has "gave up after waiting"
+| extend status = extract(@"status=(\d+)", 1, message),
+  gaveUp = message has "did not recover within" or message has "gave up after waiting"
+| summarize retries = countif(not(gaveUp)), gaveUpCalls = countif(gaveUp) by bin(timestamp, 1h), status
+| order by timestamp desc
+'''
+  }
+]
+
+resource queryPack 'Microsoft.OperationalInsights/queryPacks@2019-09-01' = {
+  name: 'pack-${name}-${suffix}'
+  location: location
+  properties: {}
+}
+
+resource queries 'Microsoft.OperationalInsights/queryPacks/queries@2019-09-01' = [for q in savedQueries: {
+  parent: queryPack
+  name: guid(queryPack.id, q.name)
+  properties: {
+    displayName: q.displayName
+    description: q.description
+    body: q.body
+    related: {
+      categories: ['applications']
+      resourceTypes: ['microsoft.insights/components']
+    }
+    tags: { labels: ['licensetrack'] }
+  }
+}]
 
 @description('Client id of the Entra ID app registration users sign in to (App Service authentication).')
 param authClientId string

@@ -243,8 +243,6 @@ type pageData struct {
 	Title  string
 	Access licensing.Access
 	CSRF   string
-	// Notice is a sentence shown above the page (what just happened).
-	Notice string
 	Page   any
 }
 

@@ -33,6 +33,20 @@ type CatalogSource interface {
 	Refresh(ctx context.Context) (Catalog, string, error)
 }
 
+// ProductNames returns the catalog src gives, or PartNumbers when there is
+// no source or it cannot be read; err then says why, for a caller that
+// reports it (the names returned are usable either way).
+func ProductNames(ctx context.Context, src CatalogSource) (Catalog, error) {
+	if src == nil {
+		return PartNumbers{}, nil
+	}
+	c, _, err := src.Refresh(ctx)
+	if err != nil || c == nil {
+		return PartNumbers{}, err
+	}
+	return c, nil
+}
+
 // PartNumbers is the catalog of last resort: it names every SKU by its part
 // number (or id) and knows none by lookup.
 type PartNumbers struct{}

@@ -12,12 +12,8 @@ import (
 // names returns the catalog for product names, or one that names SKUs by
 // part number when there is none.
 func (s *Service) names(ctx context.Context) licensing.Catalog {
-	if s.cfg.Catalog != nil {
-		if c, _, err := s.cfg.Catalog.Refresh(ctx); err == nil && c != nil {
-			return c
-		}
-	}
-	return licensing.PartNumbers{}
+	c, _ := licensing.ProductNames(ctx, s.cfg.Catalog)
+	return c
 }
 
 // productTitle names a group's product: "Visio Plan 2 (VISIOCLIENT)".

@@ -59,12 +59,7 @@ func (s *Service) RenewalsDue(ctx context.Context, caller *licensing.Principal, 
 	if err != nil {
 		return DueRenewals{}, err
 	}
-	var catalog licensing.Catalog = licensing.PartNumbers{}
-	if s.cfg.Catalog != nil {
-		if c, _, err := s.cfg.Catalog.Refresh(ctx); err == nil && c != nil {
-			catalog = c
-		}
-	}
+	catalog, _ := licensing.ProductNames(ctx, s.cfg.Catalog)
 	on := s.today()
 	due := DueRenewals{Agency: agency, On: on, Horizon: slices.Max(s.cfg.Thresholds), Lines: []DueLine{}}
 	for _, p := range renewable(purchases, on) {

@@ -139,13 +139,9 @@ func (r *reminderRun) all(ctx context.Context) {
 		r.fail("no purchase or subscription reminders: the ledger could not be read", ledgerErr)
 	}
 	r.purchases = purchases
-	r.catalog = licensing.Catalog(licensing.PartNumbers{})
-	if s.cfg.Catalog != nil {
-		if c, _, err := s.cfg.Catalog.Refresh(ctx); err != nil {
-			r.note("product names are shown as part numbers: the catalog could not be read (" + licensing.ErrorMessage(err) + ")")
-		} else if c != nil {
-			r.catalog = c
-		}
+	var catalogErr error
+	if r.catalog, catalogErr = licensing.ProductNames(ctx, s.cfg.Catalog); catalogErr != nil {
+		r.note("product names are shown as part numbers: the catalog could not be read (" + licensing.ErrorMessage(catalogErr) + ")")
 	}
 	if agencyErr == nil && ledgerErr == nil {
 		r.purchaseReminders(ctx)

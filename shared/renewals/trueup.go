@@ -486,7 +486,7 @@ func (s *Service) findUncovered(ctx context.Context, ws *licensing.TrueUpWorkshe
 			worst[k] = &licensing.Uncovered{Agency: u.Agency, SkuID: k[1], Peak: u.Users, PeakOn: day, Purchased: bought[k], Short: short}
 		}
 	}
-	names := s.worksheetCatalog(ctx)
+	names, _ := licensing.ProductNames(ctx, s.cfg.Catalog)
 	for _, u := range worst {
 		p := names.Product(u.SkuID, parts[u.SkuID])
 		u.PartNumber, u.Product = p.PartNumber, p.Name
@@ -551,15 +551,4 @@ func (e *entitlements) on(d licensing.Date) map[[2]string]int {
 	}
 	e.by[stretch] = m
 	return m
-}
-
-// worksheetCatalog returns the catalog for product names, or one that names
-// SKUs by part number when there is none or it cannot be read.
-func (s *Service) worksheetCatalog(ctx context.Context) licensing.Catalog {
-	if s.cfg.Catalog != nil {
-		if c, _, err := s.cfg.Catalog.Refresh(ctx); err == nil && c != nil {
-			return c
-		}
-	}
-	return licensing.PartNumbers{}
 }

@@ -134,7 +134,45 @@ type UserQuery struct {
 	// for a caller that holds changes in memory and must not receive every
 	// user that way.
 	Strict bool
+
+	// The fields below split a full read (no DeltaLink) into pieces that
+	// separate invocations, or separate instances, can do.
+
+	// Segment limits the read to the users whose user principal name lies
+	// in it. Segments that share their ends cover every user.
+	Segment UserSegment
+	// Cursor continues a read where an earlier call with the same query
+	// stopped (UserReadResult.Cursor).
+	Cursor string
+	// MaxPages stops the read after that many pages, with
+	// UserReadResult.Cursor set when there is more to read; 0 reads to the
+	// end.
+	MaxPages int
+	// SignInOnly reads only each user's ID and LastSignIn (a sign-in pass,
+	// at the smaller page size sign-in activity allows). A tenant without
+	// sign-in activity is not an error: no user is passed, and the result
+	// says why in SignInNote.
+	SignInOnly bool
+	// NoDeltaLink skips taking the delta link a full read otherwise takes
+	// before it starts: the caller took one for the whole read (LinkOnly).
+	NoDeltaLink bool
+	// LinkOnly reads no user: it only returns in DeltaLink a link whose
+	// changes start now, for a caller that then reads every user in
+	// segments and follows the link afterwards to catch what changed
+	// during the read.
+	LinkOnly bool
 }
+
+// UserSegment is a range of user principal names, From and To included, in
+// the directory's order (Graph's $filter with ge and le); an empty end is
+// open. A user whose name equals a shared end is read by both segments, so
+// a caller reading segments removes duplicates by ID.
+type UserSegment struct {
+	From, To string
+}
+
+// IsZero reports whether s is the whole directory.
+func (s UserSegment) IsZero() bool { return s.From == "" && s.To == "" }
 
 // UserReadResult reports how a read of the directory's users went.
 type UserReadResult struct {
@@ -158,6 +196,10 @@ type UserReadResult struct {
 	Users    int
 	Pages    int
 	Requests int
+	// Cursor is set when the read stopped after UserQuery.MaxPages with
+	// more to read: pass it as UserQuery.Cursor, with the same query, to
+	// go on.
+	Cursor string
 }
 
 // Directory is what the domain needs from the tenant's directory (Microsoft

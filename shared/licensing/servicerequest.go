@@ -302,3 +302,12 @@ func (l RequestLine) PartNumberOrSKU() string {
 	}
 	return l.SkuID
 }
+
+// WorkQueue sends the messages of work split into pieces (a snapshot's
+// segments, a report run's agencies) to the queue that its function reads.
+// Each message is one piece, handled by one invocation; the host retries a
+// piece that fails and runs pieces in parallel when it scales out.
+type WorkQueue interface {
+	// Send puts text on the queue, visible after after.
+	Send(ctx context.Context, text string, after time.Duration) error
+}

@@ -61,3 +61,20 @@ func (d *Inbox) Receive(ctx context.Context, n int) ([]licensing.QueuedMessage, 
 func (d *Inbox) Done(ctx context.Context, l licensing.QueuedMessage) error {
 	return d.c.Delete(ctx, d.queue, l.ID, l.Receipt)
 }
+
+// WorkQueue sends work messages to one queue; it implements
+// licensing.WorkQueue.
+type WorkQueue struct {
+	c     *Client
+	queue string
+}
+
+var _ licensing.WorkQueue = (*WorkQueue)(nil)
+
+// Work returns a WorkQueue on queue.
+func (c *Client) Work(queue string) *WorkQueue { return &WorkQueue{c: c, queue: queue} }
+
+// Send puts text on the queue, visible after after.
+func (q *WorkQueue) Send(ctx context.Context, text string, after time.Duration) error {
+	return q.c.Enqueue(ctx, q.queue, text, after)
+}

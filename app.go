@@ -43,7 +43,9 @@ type app struct {
 	container   string
 	queues      *queues.Client
 	stepsQueue  string
-	graph       *graph.Client
+	// workQueue carries the pieces of split work (the Work function).
+	workQueue string
+	graph     *graph.Client
 	// tenant is the synthetic tenant of GRAPH_MODE=demo, else nil.
 	tenant  tenantServer
 	catalog *skucatalog.Source
@@ -85,6 +87,7 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		tables:      tablestore.New(tsvc, tablestore.Options{TablePrefix: cfg.Storage.Prefix}),
 		container:   cfg.Storage.Prefix + containerName,
 		stepsQueue:  cfg.Storage.ActivationQueue,
+		workQueue:   cfg.Storage.WorkQueue,
 		queues:      queues.New(qsvc),
 	}
 	a.blobs = blobstore.New(bsvc, a.container)
@@ -292,7 +295,7 @@ func (a *app) initStorage(ctx context.Context) error {
 	return nil
 }
 
-func (a *app) queueNames() []string { return []string{a.stepsQueue} }
+func (a *app) queueNames() []string { return []string{a.stepsQueue, a.workQueue} }
 
 // catalogCache keeps the SKU list in the app's blob container.
 type catalogCache struct{ s *blobstore.Store }

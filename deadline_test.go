@@ -78,7 +78,7 @@ func serveUnderHost(t *testing.T, env ...string) string {
 	}
 	env = append(append(os.Environ(), "ADMINS="+testAdmin, "MAIL_MODE=outbox",
 		"CENTRAL_IT_EMAIL=licensing@central-it.example.gov", "LOG_LEVEL=error"), env...)
-	host, err := app.Start(context.Background(), bin, env, funchost.Config{Settings: map[string]string{"ACTIVATION_QUEUE": "activation-steps"}})
+	host, err := app.Start(context.Background(), bin, env, funchost.Config{Settings: map[string]string{"ACTIVATION_QUEUE": "activation-steps", "WORK_QUEUE": "work-items"}})
 	if err != nil {
 		t.Fatal(err)
 	}

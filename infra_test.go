@@ -87,8 +87,9 @@ func TestBicepSetsEverySetting(t *testing.T) {
 		"AZURE_CLIENT_SECRET":    "only with GRAPH_AUTH=client-secret, a developer's setting",
 		"DEFAULT_USAGE_LOCATION": "empty skips members without a usage location; setting it also needs User.ReadWrite.All",
 	}
-	// The bindings read %ACTIVATION_QUEUE%: the host has no default for it.
-	mustSet := map[string]bool{"ACTIVATION_QUEUE": true}
+	// The bindings read %ACTIVATION_QUEUE% and %WORK_QUEUE%: the host has no
+	// default for them.
+	mustSet := map[string]bool{"ACTIVATION_QUEUE": true, "WORK_QUEUE": true}
 	// Flex Consumption takes the runtime from functionAppConfig and refuses
 	// the app setting.
 	mustNotSet := map[string]bool{"FUNCTIONS_WORKER_RUNTIME": true}

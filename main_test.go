@@ -102,8 +102,8 @@ func TestStagedBinaryUnderHost(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	queue := azuritetest.Name(t, "steps")
-	env = append(env, "ACTIVATION_QUEUE="+queue)
-	host, err := app.Start(ctx, bin, env, funchost.Config{QueueService: qsvc, Settings: map[string]string{"ACTIVATION_QUEUE": queue}})
+	env = append(env, "ACTIVATION_QUEUE="+queue, "WORK_QUEUE="+queue+"-work")
+	host, err := app.Start(ctx, bin, env, funchost.Config{QueueService: qsvc, Settings: map[string]string{"ACTIVATION_QUEUE": queue, "WORK_QUEUE": queue + "-work"}})
 	if err != nil {
 		t.Fatal(err)
 	}

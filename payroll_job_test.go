@@ -26,7 +26,7 @@ func TestPayrollJobRefusesOffCalendarDate(t *testing.T) {
 	gs := httptest.NewServer(server)
 	defer gs.Close()
 	env := envOf(map[string]string{
-		"AzureWebJobsStorage": "UseDevelopmentStorage=true", "STORAGE_PREFIX": name, "ACTIVATION_QUEUE": name + "-steps",
+		"AzureWebJobsStorage": "UseDevelopmentStorage=true", "STORAGE_PREFIX": name, "ACTIVATION_QUEUE": name + "-steps", "WORK_QUEUE": name + "-work",
 		"ADMINS": "admin@it.example.gov", "MAIL_MODE": "outbox", "CENTRAL_IT_EMAIL": "licensing@it.example.gov", "LOG_LEVEL": "error",
 		"GRAPH_MODE": "live", "GRAPH_AUTH": "none", "GRAPH_BASE_URL": gs.URL + "/v1.0",
 		"PAYROLL_ANCHOR_DATE": "2026-01-05", "PAYROLL_INTERVAL_DAYS": "14",

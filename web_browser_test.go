@@ -52,7 +52,7 @@ func newWebRig(t *testing.T) *webRig {
 	users := []funchost.SignInUser{{Name: testAdmin, Role: "central IT (ADMINS)"}, {Name: delegate, Role: "delegate of DOA"},
 		{Name: otherDelegate, Role: "delegate of " + otherAgency}}
 	signedIn, err := r.app.Target(r.host.Load().HandlerURL(), funchost.Config{
-		Settings:          map[string]string{"ACTIVATION_QUEUE": r.queue},
+		Settings:          map[string]string{"ACTIVATION_QUEUE": r.queue, "WORK_QUEUE": r.queue + "-work"},
 		InvocationTimeout: 30 * time.Second,
 		LocalSignIn:       &funchost.LocalSignIn{Users: func(context.Context) []funchost.SignInUser { return users }},
 	})

@@ -150,9 +150,9 @@ func newWorkflowRig(t testing.TB, extraEnv ...string) *workflowRig {
 	// A restart stops the old host's queue polling with its messages in
 	// flight; they come back when their lease lapses (the invocation
 	// timeout plus 30 s), which must fit in the tests' waits.
-	r.cfg = funchost.Config{QueueService: qsvc, Settings: map[string]string{"ACTIVATION_QUEUE": r.queue}, DrainTimeout: 30 * time.Second,
+	r.cfg = funchost.Config{QueueService: qsvc, Settings: map[string]string{"ACTIVATION_QUEUE": r.queue, "WORK_QUEUE": r.queue + "-work"}, DrainTimeout: 30 * time.Second,
 		InvocationTimeout: 10 * time.Second}
-	r.env = append(os.Environ(), "AzureWebJobsStorage=UseDevelopmentStorage=true", "STORAGE_PREFIX="+name, "ACTIVATION_QUEUE="+r.queue,
+	r.env = append(os.Environ(), "AzureWebJobsStorage=UseDevelopmentStorage=true", "STORAGE_PREFIX="+name, "ACTIVATION_QUEUE="+r.queue, "WORK_QUEUE="+r.queue+"-work",
 		"ADMINS="+testAdmin, "MAIL_MODE=outbox", "CENTRAL_IT_EMAIL=licensing@central-it.example.gov",
 		"GRAPH_MODE=live", "GRAPH_AUTH=none", "GRAPH_BASE_URL="+gs.URL+"/v1.0", "GRAPH_MAX_RETRY_WAIT=1s",
 		"ACTIVATION_CHECK_EVERY=1s", "EFFECT_LEASE=3s", "APP_URL=https://func.example.net", "LOG_LEVEL=error")

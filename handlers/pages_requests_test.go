@@ -84,7 +84,7 @@ func behindHost(t *testing.T, handler http.Handler, now func() time.Time) *funch
 	if err != nil {
 		t.Fatal(err)
 	}
-	host, err := app.Target(srv.URL, funchost.Config{Settings: map[string]string{"ACTIVATION_QUEUE": "activation-steps"}, Now: now})
+	host, err := app.Target(srv.URL, funchost.Config{Settings: map[string]string{"ACTIVATION_QUEUE": "activation-steps", "WORK_QUEUE": "work-items"}, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

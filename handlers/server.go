@@ -64,6 +64,9 @@ type Server struct {
 	maxRequest   int64
 	now          func() time.Time
 	functions    map[string]function
+	// workKinds routes the work queue's messages by the first part of
+	// their kind (see work.go).
+	workKinds map[string]workFunc
 	// httpNames holds the functions with an HTTP trigger, whose caller
 	// must get an answer even when the invocation cannot be read.
 	httpNames map[string]bool
@@ -97,6 +100,7 @@ func New(cfg Config) *Server {
 	s.handleHTTP("ServiceRequests", s.serviceRequests)
 	s.functions["ActivationSteps"] = queueFunction("msg", s.activationStep)
 	s.functions["ActivationSweep"] = timerFunction("timer", s.activationSweep)
+	s.functions["Work"] = queueFunction("msg", s.work)
 	s.handleHTTP("LicenseReports", s.licenseReports)
 	s.functions["PayrollReport"] = timerFunction("timer", s.payrollReport)
 	s.functions["UsageAudit"] = timerFunction("timer", s.usageAudit)

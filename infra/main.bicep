@@ -165,6 +165,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identity.properties.clientId};Authorization=AAD' }
         { name: 'ADMINS', value: admins }
         { name: 'ACTIVATION_QUEUE', value: 'activation-steps' }
+        { name: 'WORK_QUEUE', value: 'work-items' }
         { name: 'CENTRAL_IT_EMAIL', value: centralIT }
         { name: 'MAIL_MODE', value: 'graph' }
         { name: 'MAIL_SENDER', value: mailSender }

@@ -43,6 +43,7 @@ var Keys = []Key{
 	{Name: "AzureWebJobsStorage__credential", Owner: "app", Description: "`managedidentity` with the identity-based connection (what the host expects); anything else is refused."},
 	{Name: "STORAGE_PREFIX", Owner: "app", Description: "Put before every table and blob container name, to keep several environments (or test runs) apart in one storage account: lower-case letters and digits, starting with a letter."},
 	{Name: "ACTIVATION_QUEUE", Owner: "app", Default: "activation-steps", Description: "The queue of the activation workflow; the functions' bindings read it as %ACTIVATION_QUEUE%, so set it in the app settings. Its poison queue is the same name with -poison."},
+	{Name: "WORK_QUEUE", Owner: "app", Default: "work-items", Description: "The queue of work split into pieces (a snapshot's segments, a report run's agencies), read by the Work function as %WORK_QUEUE%, so set it in the app settings. Its poison queue is the same name with -poison."},
 	{Name: "STORAGE_TRY_TIMEOUT", Owner: "app", Default: "10s", Description: "How long one attempt of a storage call may wait on Table, Blob or Queue Storage (for its answer, or for each read of a download) before it is retried."},
 	{Name: "STORAGE_OPERATION_TIMEOUT", Owner: "app", Default: "30s", Description: "How long one storage call may take in all, retries included, before it fails as unavailable (HTTP 503 with Retry-After)."},
 	{Name: "ADMINS", Owner: "app", Description: "Central IT administrators: user principal names or object ids (GUIDs), comma-separated. An object id matches the caller's object id only, a user principal name the caller's name only."},
@@ -96,6 +97,8 @@ type Storage struct {
 	Prefix string
 	// ActivationQueue is the workflow's queue.
 	ActivationQueue string
+	// WorkQueue carries the pieces of split work.
+	WorkQueue string
 	// Account is set when a connection string was given.
 	Account *storageaccount.Account
 	// AccountName and ClientID are set for an identity-based connection.
@@ -263,8 +266,14 @@ func Load(getenv func(string) (string, bool)) (Config, error) {
 		bad("STORAGE_PREFIX", "%q must be 1 to 20 lower-case letters and digits, starting with a letter", p)
 	}
 	cfg.Storage.ActivationQueue = get("ACTIVATION_QUEUE")
-	if !queuePattern.MatchString(cfg.Storage.ActivationQueue) {
-		bad("ACTIVATION_QUEUE", "%q is not a queue name: 3 to 56 lower-case letters, digits and single dashes", cfg.Storage.ActivationQueue)
+	cfg.Storage.WorkQueue = get("WORK_QUEUE")
+	for _, q := range []struct{ name, value string }{{"ACTIVATION_QUEUE", cfg.Storage.ActivationQueue}, {"WORK_QUEUE", cfg.Storage.WorkQueue}} {
+		if !queuePattern.MatchString(q.value) {
+			bad(q.name, "%q is not a queue name: 3 to 56 lower-case letters, digits and single dashes", q.value)
+		}
+	}
+	if cfg.Storage.WorkQueue == cfg.Storage.ActivationQueue {
+		bad("WORK_QUEUE", "%q is also ACTIVATION_QUEUE: the two functions would take each other's messages", cfg.Storage.WorkQueue)
 	}
 
 	loadStorageTimeouts(&cfg, get, bad)

@@ -149,7 +149,7 @@ func demoFlow(ctx context.Context, cfg config.Config, a Env, out io.Writer, step
 	started := time.Now()
 	host, err := hostApp.Start(ctx, exe, env, funchost.Config{
 		QueueService: qsvc,
-		Settings:     map[string]string{"ACTIVATION_QUEUE": cfg.Storage.ActivationQueue},
+		Settings:     map[string]string{"ACTIVATION_QUEUE": cfg.Storage.ActivationQueue, "WORK_QUEUE": cfg.Storage.WorkQueue},
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

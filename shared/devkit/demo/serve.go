@@ -118,7 +118,7 @@ func demoPages(ctx context.Context, cfg config.Config, a Env, gen *demotenant.Ge
 	step("%s's PO %s (%s) waits for activation, for central IT to confirm on its page", links.agency, po.po, sr.ID)
 
 	signedIn, err := hostApp.Target(host.HandlerURL(), funchost.Config{
-		Settings:    map[string]string{"ACTIVATION_QUEUE": cfg.Storage.ActivationQueue},
+		Settings:    map[string]string{"ACTIVATION_QUEUE": cfg.Storage.ActivationQueue, "WORK_QUEUE": cfg.Storage.WorkQueue},
 		Logger:      slog.New(slog.DiscardHandler),
 		LocalSignIn: &funchost.LocalSignIn{Users: signInUsers(cfg, api)},
 	})

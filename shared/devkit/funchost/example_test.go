@@ -26,7 +26,7 @@ func Example() {
 	host, err := app.Target(srv.URL, funchost.Config{
 		QueueEndpoint:   funchost.DevQueueEndpoint,
 		QueueCredential: funchost.DevCredential(),
-		Settings:        map[string]string{"ACTIVATION_QUEUE": "activation-steps"},
+		Settings:        map[string]string{"ACTIVATION_QUEUE": "activation-steps", "WORK_QUEUE": "work-items"},
 	})
 	if err != nil {
 		panic(err)

@@ -3,13 +3,14 @@ package graph
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
@@ -39,6 +40,20 @@ const signInField = "signInActivity"
 //     ceil(users/999)+1 requests, where a full delta round would cost one
 //     request per page of Graph's choosing ($top is not accepted on
 //     /users/delta).
+//   - Pieces of a full read: Segment adds $filter=userPrincipalName ge
+//     'from' and userPrincipalName le 'to' (the ends that are set);
+//     MaxPages stops after that many pages with Cursor set to the
+//     @odata.nextLink of the next page, and Cursor continues from such a
+//     link (which keeps the $select, $top and $filter of the first page).
+//     A continuation takes no delta link, nor does a read with
+//     NoDeltaLink; LinkOnly takes only the link. A cursor that does not
+//     point at the configured Graph's /users, or a next link Graph no
+//     longer accepts (400 or 410: the skiptoken expired), is Stale: read
+//     the segment again from its start. Full is set only when one call
+//     read every user.
+//   - Sign-in pass (SignInOnly): GET /users?$select=id,signInActivity,
+//     $top=500, with the segment and cursor as above; a 403 for
+//     signInActivity passes no user and says why in SignInNote.
 //   - Incremental read (a delta link and no sign-in activity): the link and
 //     its next links, to the new delta link. Removed users come with
 //     Removed set. 410 Gone (or a 400 about the sync state) falls back to a
@@ -48,14 +63,25 @@ const signInField = "signInActivity"
 //     no Entra ID P1, or no AuditLog.Read.All) the read carries on without
 //     it, incrementally if a delta link was given, and SignInNote says why.
 //
+// Pages of users are requested through the SDK's request builders and
+// adapter (authentication, retry and throttling handlers, errors as
+// ODataError), and their bodies decoded with encoding/json into this
+// package's own structs (userpage.go): the SDK's parse-node tree costs
+// several times the CPU. A long read logs its progress at Info every
+// progressPages pages or progressEvery, whichever comes first.
+//
 // Graph does not track changes of licenseAssignmentStates in delta (changes
 // of assignedLicenses are tracked and bring the user back with its current
 // states), so a periodic full read is still worth scheduling.
 func (c *Client) ReadUsers(ctx context.Context, q licensing.UserQuery, fn func(licensing.DirectoryUser) error) (licensing.UserReadResult, error) {
 	const op = "graph.readUsers"
+	if err := checkUserQuery(op, q); err != nil {
+		return licensing.UserReadResult{}, err
+	}
 	var reqs atomic.Int64
 	ctx = withCounter(ctx, &reqs)
-	r := &userRead{c: c, fn: fn}
+	now := time.Now()
+	r := &userRead{c: c, fn: fn, segment: segmentText(q.Segment), start: now, logged: now}
 	err := r.run(ctx, q)
 	r.res.Requests = int(reqs.Load())
 	if err != nil {
@@ -66,15 +92,44 @@ func (c *Client) ReadUsers(ctx context.Context, q licensing.UserQuery, fn func(l
 		return r.res, translate(op, permUsers, "The user list", err)
 	}
 	c.log.InfoContext(ctx, "graph: users read", "full", r.res.Full, "users", r.res.Users, "pages", r.res.Pages,
-		"requests", r.res.Requests, "signIn", r.res.SignInAvailable)
+		"requests", r.res.Requests, "signIn", r.res.SignInAvailable, "segment", r.segment, "more", r.res.Cursor != "",
+		"elapsed", time.Since(r.start).Round(time.Millisecond).String())
 	return r.res, nil
 }
+
+// checkUserQuery refuses a query whose fields contradict each other.
+func checkUserQuery(op string, q licensing.UserQuery) error {
+	split := !q.Segment.IsZero() || q.Cursor != "" || q.MaxPages != 0 || q.SignInOnly || q.LinkOnly
+	from, to := strings.ToLower(q.Segment.From), strings.ToLower(q.Segment.To)
+	switch {
+	case q.MaxPages < 0:
+		return licensing.Errorf(op, licensing.Invalid, "MaxPages is %d; give 0 to read to the end, or a positive number of pages.", q.MaxPages)
+	case q.DeltaLink != "" && split:
+		return licensing.Errorf(op, licensing.Invalid, "A delta link reads the changes since an earlier read; Segment, Cursor, MaxPages, SignInOnly and LinkOnly split a full read and cannot go with it.")
+	case q.LinkOnly && (q.Cursor != "" || q.SignInOnly || q.MaxPages != 0):
+		return licensing.Errorf(op, licensing.Invalid, "LinkOnly reads no user; it cannot go with Cursor, MaxPages or SignInOnly.")
+	case from != "" && to != "" && from > to:
+		return licensing.Errorf(op, licensing.Invalid, "The segment from %q to %q is empty: its start comes after its end.", q.Segment.From, q.Segment.To)
+	}
+	return nil
+}
+
+// Progress logging of a long read: every progressPages pages, or when
+// progressEvery passed since the last line, whichever comes first.
+var (
+	progressPages = 100
+	progressEvery = 30 * time.Second
+)
 
 // userRead is the state of one ReadUsers.
 type userRead struct {
 	c   *Client
 	fn  func(licensing.DirectoryUser) error
 	res licensing.UserReadResult
+	// segment names the segment read, for the log.
+	segment string
+	// start is when the read began, logged when progress was last logged.
+	start, logged time.Time
 }
 
 // callbackError carries an error returned by the caller's callback, which
@@ -84,6 +139,14 @@ type callbackError struct{ err error }
 func (e callbackError) Error() string { return e.err.Error() }
 
 func (r *userRead) run(ctx context.Context, q licensing.UserQuery) error {
+	switch {
+	case q.LinkOnly:
+		link, err := r.latestDeltaLink(ctx)
+		r.res.DeltaLink = link
+		return err
+	case q.SignInOnly:
+		return r.signInPass(ctx, q)
+	}
 	if q.DeltaLink != "" && r.checkLink(q.DeltaLink) != nil {
 		// A link to another Graph endpoint (the base URL changed since it
 		// was stored) cannot be followed: it counts as expired.
@@ -104,17 +167,23 @@ func (r *userRead) run(ctx context.Context, q licensing.UserQuery) error {
 		r.c.log.WarnContext(ctx, "graph: delta link expired; reading every user", "error", err.Error())
 		r.res.Note = "The stored delta link had expired (" + shortError(err) + "); every user was read again."
 	}
-	link, err := r.latestDeltaLink(ctx)
-	if err != nil {
-		return err
+	link := ""
+	if q.Cursor == "" && !q.NoDeltaLink {
+		var err error
+		if link, err = r.latestDeltaLink(ctx); err != nil {
+			return err
+		}
 	}
-	signIn := q.SignIn
-	if signIn {
-		err := r.full(ctx, true)
+	if q.Cursor != "" {
+		// A continuation selects what its first call selected: the cursor
+		// carries the first page's query.
+		return r.continued(ctx, q)
+	}
+	if q.SignIn {
+		err := r.pages(ctx, q, fullPages(true))
 		if err == nil {
 			r.res.SignInAvailable = true
-			r.res.Full = true
-			r.res.DeltaLink = link
+			r.finished(q, link)
 			return nil
 		}
 		ok, note := isSignInUnavailable(err)
@@ -134,12 +203,48 @@ func (r *userRead) run(ctx context.Context, q licensing.UserQuery) error {
 			r.res.Note = "The stored delta link had expired (" + shortError(err) + "); every user was read again."
 		}
 	}
-	if err := r.full(ctx, false); err != nil {
+	if err := r.pages(ctx, q, fullPages(false)); err != nil {
 		return err
 	}
-	r.res.Full = true
-	r.res.DeltaLink = link
+	r.finished(q, link)
 	return nil
+}
+
+// finished records the end of a read of /users pages: Full when this call
+// read every user, and the delta link taken before it.
+func (r *userRead) finished(q licensing.UserQuery, link string) {
+	r.res.Full = q.Segment.IsZero() && q.Cursor == "" && r.res.Cursor == ""
+	r.res.DeltaLink = link
+}
+
+// continued goes on with a full read from q.Cursor, with or without
+// sign-in activity as the cursor's $select says.
+func (r *userRead) continued(ctx context.Context, q licensing.UserQuery) error {
+	signIn := strings.Contains(strings.ToLower(cursorSelect(q.Cursor)), strings.ToLower(signInField))
+	if err := r.pages(ctx, q, fullPages(signIn)); err != nil {
+		return err
+	}
+	r.res.SignInAvailable = signIn
+	if q.SignIn && !signIn {
+		r.res.SignInNote = "Last sign-in dates are not available: the first part of this read was made without them."
+	}
+	r.finished(q, "")
+	return nil
+}
+
+// signInPass reads only each user's id and sign-in activity.
+func (r *userRead) signInPass(ctx context.Context, q licensing.UserQuery) error {
+	err := r.pages(ctx, q, pageKind{fields: []string{"id", signInField}, top: pageSizeSignIn, signIn: true, signInOnly: true})
+	if err == nil {
+		r.res.SignInAvailable = true
+		return nil
+	}
+	if ok, note := isSignInUnavailable(err); ok && r.res.Pages == 0 {
+		r.res.SignInNote = note
+		r.c.log.WarnContext(ctx, "graph: sign-in activity unavailable; no sign-in pass", "error", err.Error())
+		return nil
+	}
+	return err
 }
 
 // latestDeltaLink asks Graph for a delta link that starts now.
@@ -160,47 +265,80 @@ func (r *userRead) latestDeltaLink(ctx context.Context) (string, error) {
 	return link, err
 }
 
-// full reads every page of /users.
-func (r *userRead) full(ctx context.Context, signIn bool) error {
-	fields, top := licensing.UserFields(), int32(pageSize)
+// pageKind says what a read of /users pages selects and how it converts.
+type pageKind struct {
+	fields []string
+	top    int32
+	// signIn says whether signInActivity is selected; signInOnly passes
+	// only ID and LastSignIn.
+	signIn, signInOnly bool
+}
+
+// fullPages is the page kind of a full read, with or without sign-in
+// activity.
+func fullPages(signIn bool) pageKind {
+	k := pageKind{fields: licensing.UserFields(), top: pageSize}
 	if signIn {
-		fields, top = append(fields, signInField), pageSizeSignIn
+		k.fields, k.top, k.signIn = append(k.fields, signInField), pageSizeSignIn, true
 	}
-	cfg := &users.UsersRequestBuilderGetRequestConfiguration{
-		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Select: fields, Top: &top},
+	return k
+}
+
+// pages reads pages of /users: from the start of q.Segment, or from
+// q.Cursor, to the end or to q.MaxPages pages (then setting the result's
+// Cursor).
+func (r *userRead) pages(ctx context.Context, q licensing.UserQuery, kind pageKind) error {
+	next := q.Cursor
+	if next != "" {
+		if err := r.checkCursor(next); err != nil {
+			return err
+		}
 	}
-	next := ""
-	for {
-		var page models.UserCollectionResponseable
-		err := r.c.call(ctx, "users page", func(ctx context.Context) error {
-			var err error
+	top := kind.top
+	params := &users.UsersRequestBuilderGetQueryParameters{Select: kind.fields, Top: &top}
+	if f := segmentFilter(q.Segment); f != "" {
+		params.Filter = &f
+	}
+	cfg := &users.UsersRequestBuilderGetRequestConfiguration{QueryParameters: params}
+	for n := 0; ; n++ {
+		if q.MaxPages > 0 && n == q.MaxPages {
+			r.res.Cursor = next
+			return nil
+		}
+		var page userPage
+		err := r.get(ctx, "users page", func(ctx context.Context) (*abstractions.RequestInformation, error) {
 			if next == "" {
-				page, err = r.c.svc.Users().Get(ctx, cfg)
-			} else {
-				page, err = r.c.svc.Users().WithUrl(next).Get(ctx, nil)
+				return r.c.svc.Users().ToGetRequestInformation(ctx, cfg)
+			}
+			return r.c.svc.Users().WithUrl(next).ToGetRequestInformation(ctx, nil)
+		}, &page)
+		if err != nil {
+			if next != "" && isPageExpired(err) {
+				return staleCursor(err)
 			}
 			return err
-		})
-		if err != nil {
-			return err
-		}
-		if page == nil {
-			return errNoPage
 		}
 		r.res.Pages++
-		for _, u := range page.GetValue() {
-			if err := r.emit(toDirectoryUser(u, signIn)); err != nil {
+		for i := range page.Value {
+			u := &page.Value[i]
+			var du licensing.DirectoryUser
+			if kind.signInOnly {
+				du = licensing.DirectoryUser{ID: strings.ToLower(u.ID), LastSignIn: u.lastSignIn()}
+			} else {
+				du = u.directoryUser(kind.signIn)
+			}
+			if err := r.emit(du); err != nil {
 				return err
 			}
 		}
-		link := page.GetOdataNextLink()
-		if link == nil || *link == "" {
+		r.progress(ctx)
+		if page.NextLink == "" {
 			return nil
 		}
-		if err := r.checkLink(*link); err != nil {
+		if err := r.checkLink(page.NextLink); err != nil {
 			return err
 		}
-		next = *link
+		next = page.NextLink
 	}
 }
 
@@ -210,44 +348,117 @@ func (r *userRead) delta(ctx context.Context, link string) error {
 		return err
 	}
 	for {
-		var page users.DeltaGetResponseable
-		err := r.c.call(ctx, "users/delta page", func(ctx context.Context) error {
-			var err error
-			page, err = r.c.svc.Users().Delta().WithUrl(link).GetAsDeltaGetResponse(ctx, nil)
-			return err
-		})
+		var page userPage
+		err := r.get(ctx, "users/delta page", func(ctx context.Context) (*abstractions.RequestInformation, error) {
+			return r.c.svc.Users().Delta().WithUrl(link).ToGetRequestInformation(ctx, nil)
+		}, &page)
 		if err != nil {
 			return err
 		}
-		if page == nil {
-			return errNoPage
-		}
 		r.res.Pages++
-		for _, u := range page.GetValue() {
-			du := toDirectoryUser(u, false)
+		for i := range page.Value {
+			u := &page.Value[i]
+			du := u.directoryUser(false)
 			// Without "Prefer: return=minimal" Graph sends every selected
 			// property of a changed user (null for unset ones), so a change
 			// is a whole user, never a partial one.
-			if removed(u) {
+			if u.removed() {
 				du = licensing.DirectoryUser{ID: du.ID, Removed: true}
 			}
 			if err := r.emit(du); err != nil {
 				return err
 			}
 		}
+		r.progress(ctx)
 		switch {
-		case page.GetOdataNextLink() != nil && *page.GetOdataNextLink() != "":
-			link = *page.GetOdataNextLink()
+		case page.NextLink != "":
+			link = page.NextLink
 			if err := r.checkLink(link); err != nil {
 				return err
 			}
-		case page.GetOdataDeltaLink() != nil && *page.GetOdataDeltaLink() != "":
-			r.res.DeltaLink = *page.GetOdataDeltaLink()
+		case page.DeltaLink != "":
+			r.res.DeltaLink = page.DeltaLink
 			return nil
 		default:
 			return errNoLink
 		}
 	}
+}
+
+// progress logs how far a long read got, at most every progressPages pages
+// or progressEvery.
+func (r *userRead) progress(ctx context.Context) {
+	if r.res.Pages%progressPages != 0 && time.Since(r.logged) < progressEvery {
+		return
+	}
+	r.logged = time.Now()
+	r.c.log.InfoContext(ctx, "graph: reading users", "pages", r.res.Pages, "users", r.res.Users,
+		"elapsed", time.Since(r.start).Round(time.Second).String(), "segment", r.segment)
+}
+
+// checkCursor refuses a cursor that is not a /users link of the configured
+// Graph: it would send the token elsewhere, or read something else.
+func (r *userRead) checkCursor(cursor string) error {
+	err := r.checkLink(cursor)
+	if err == nil {
+		u, _ := url.Parse(cursor)
+		base, _ := url.Parse(r.c.base)
+		if !strings.EqualFold(strings.TrimSuffix(u.Path, "/"), strings.TrimSuffix(base.Path, "/")+"/users") {
+			err = &linkError{link: cursor}
+		}
+	}
+	if err != nil {
+		return licensing.Wrap("graph.readUsers", licensing.Stale, "The cursor is not a page of "+r.c.base+"/users (the Graph base URL may have changed); read the segment again from its start.", err)
+	}
+	return nil
+}
+
+// segmentFilter is the $filter of a segment, "" for the whole directory.
+func segmentFilter(s licensing.UserSegment) string {
+	var parts []string
+	if s.From != "" {
+		parts = append(parts, "userPrincipalName ge "+odataString(s.From))
+	}
+	if s.To != "" {
+		parts = append(parts, "userPrincipalName le "+odataString(s.To))
+	}
+	return strings.Join(parts, " and ")
+}
+
+// odataString quotes v as an OData string literal: single quotes around,
+// a single quote inside doubled.
+func odataString(v string) string {
+	return "'" + strings.ReplaceAll(v, "'", "''") + "'"
+}
+
+// segmentText names a segment in log lines.
+func segmentText(s licensing.UserSegment) string {
+	if s.IsZero() {
+		return "all"
+	}
+	return "[" + s.From + ", " + s.To + "]"
+}
+
+// cursorSelect returns the $select of a cursor link.
+func cursorSelect(cursor string) string {
+	u, err := url.Parse(cursor)
+	if err != nil {
+		return ""
+	}
+	return u.Query().Get("$select")
+}
+
+// isPageExpired reports whether Graph refused a next link: 400 or 410, as
+// it answers a skiptoken it no longer accepts.
+func isPageExpired(err error) bool {
+	status, _ := apiStatus(err)
+	return status == http.StatusBadRequest || status == http.StatusGone
+}
+
+// staleCursor is the answer to a next link Graph no longer accepts.
+func staleCursor(err error) error {
+	return licensing.Wrap("graph.readUsers", licensing.Stale,
+		"Graph no longer accepts the paging position of this read ("+shortError(err)+"); read the segment again from its start.", err)
 }
 
 func (r *userRead) emit(u licensing.DirectoryUser) error {
@@ -285,105 +496,6 @@ var errNoPage = errors.New("graph: empty response where a page was expected")
 // expiredLink is the Strict answer to a delta link Graph no longer accepts.
 func expiredLink(err error) error {
 	return licensing.Wrap("graph.readUsers", licensing.Stale, "The stored delta link has expired; every user must be read again.", err)
-}
-
-// removed reports whether a delta entry is a removal (@removed annotation).
-func removed(u models.Userable) bool {
-	_, ok := u.GetAdditionalData()["@removed"]
-	return ok
-}
-
-// toDirectoryUser converts a Graph user. signIn says whether signInActivity
-// was selected.
-func toDirectoryUser(u models.Userable, signIn bool) licensing.DirectoryUser {
-	du := licensing.DirectoryUser{
-		ID:                strings.ToLower(str(u.GetId())),
-		UserPrincipalName: str(u.GetUserPrincipalName()),
-		DisplayName:       str(u.GetDisplayName()),
-		Mail:              str(u.GetMail()),
-		Department:        str(u.GetDepartment()),
-		CompanyName:       str(u.GetCompanyName()),
-		OfficeLocation:    str(u.GetOfficeLocation()),
-		UsageLocation:     str(u.GetUsageLocation()),
-		AccountEnabled:    u.GetAccountEnabled() != nil && *u.GetAccountEnabled(),
-		Licenses:          licenses(u.GetLicenseAssignmentStates(), u.GetAssignedLicenses()),
-	}
-	if t := u.GetCreatedDateTime(); t != nil {
-		du.CreatedDateTime = t.UTC()
-	}
-	if ext := u.GetOnPremisesExtensionAttributes(); ext != nil {
-		du.ExtensionAttributes = extensionAttributes(ext)
-	}
-	if signIn {
-		du.LastSignIn = lastSignIn(u.GetSignInActivity())
-	}
-	return du
-}
-
-func extensionAttributes(e models.OnPremisesExtensionAttributesable) [15]string {
-	return [15]string{
-		str(e.GetExtensionAttribute1()), str(e.GetExtensionAttribute2()), str(e.GetExtensionAttribute3()),
-		str(e.GetExtensionAttribute4()), str(e.GetExtensionAttribute5()), str(e.GetExtensionAttribute6()),
-		str(e.GetExtensionAttribute7()), str(e.GetExtensionAttribute8()), str(e.GetExtensionAttribute9()),
-		str(e.GetExtensionAttribute10()), str(e.GetExtensionAttribute11()), str(e.GetExtensionAttribute12()),
-		str(e.GetExtensionAttribute13()), str(e.GetExtensionAttribute14()), str(e.GetExtensionAttribute15()),
-	}
-}
-
-// lastSignIn is the latest of the interactive, non-interactive and successful
-// sign-ins: a user whose apps refresh tokens silently is using the license.
-func lastSignIn(a models.SignInActivityable) *time.Time {
-	if a == nil {
-		return nil
-	}
-	var last *time.Time
-	for _, t := range []*time.Time{a.GetLastSignInDateTime(), a.GetLastNonInteractiveSignInDateTime(), a.GetLastSuccessfulSignInDateTime()} {
-		if t != nil && (last == nil || t.After(*last)) {
-			v := t.UTC()
-			last = &v
-		}
-	}
-	return last
-}
-
-// licenses folds licenseAssignmentStates (one per SKU and source) into one
-// UserLicense per SKU, in the order Graph lists them. A SKU in
-// assignedLicenses that no state mentions is taken as direct.
-func licenses(states []models.LicenseAssignmentStateable, assigned []models.AssignedLicenseable) []licensing.UserLicense {
-	var out []licensing.UserLicense
-	index := map[string]int{}
-	get := func(sku string) *licensing.UserLicense {
-		if i, ok := index[sku]; ok {
-			return &out[i]
-		}
-		index[sku] = len(out)
-		out = append(out, licensing.UserLicense{SkuID: sku})
-		return &out[len(out)-1]
-	}
-	for _, s := range states {
-		if s.GetSkuId() == nil {
-			continue
-		}
-		l := get(strings.ToLower(s.GetSkuId().String()))
-		if g := str(s.GetAssignedByGroup()); g != "" {
-			l.Groups = append(l.Groups, strings.ToLower(g))
-		} else {
-			l.Direct = true
-		}
-		if e := str(s.GetError()); e != "" && !strings.EqualFold(e, "None") && l.Error == "" {
-			l.Error = e
-		}
-	}
-	for _, a := range assigned {
-		if a.GetSkuId() == nil {
-			continue
-		}
-		sku := strings.ToLower(a.GetSkuId().String())
-		if _, ok := index[sku]; !ok {
-			get(sku).Direct = true
-		}
-	}
-	return out
 }
 
 func str(p *string) string {

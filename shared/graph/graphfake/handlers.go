@@ -134,6 +134,10 @@ func (s *Server) listUsers(base string, q url.Values) reply {
 	if errRep != nil {
 		return *errRep
 	}
+	filter, errRep := parseFilter(q.Get("$filter"))
+	if errRep != nil {
+		return *errRep
+	}
 	t := s.tenant
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -151,13 +155,13 @@ func (s *Server) listUsers(base string, q url.Values) reply {
 	n := 0
 	var page []User
 	for ; slot < total && n < top; slot++ {
-		if u, live := t.userAt(slot); live {
+		if u, live := t.userAt(slot); live && filter.contains(u.UserPrincipalName) {
 			page = append(page, u)
 			n++
 		}
 	}
 	for slot < total {
-		if _, live := t.userAt(slot); live {
+		if u, live := t.userAt(slot); live && filter.contains(u.UserPrincipalName) {
 			break
 		}
 		slot++

@@ -86,6 +86,17 @@ type Server struct {
 	// Latency delays every answer, so a test can catch a caller in the
 	// middle of a call. Set it before serving.
 	Latency time.Duration
+	// PageLatency delays each answer of /users and /users/delta (after
+	// Latency), as a large tenant's pages take Graph time to produce: for
+	// benchmarks of reads split across workers. Set it before serving.
+	PageLatency time.Duration
+	// BeforeUsersPage, when set, is called before the server reads the
+	// tenant for a /users page, with the number of /users requests served
+	// so far, this one included. A test changes the tenant there (PutUser,
+	// UpdateUser, RemoveUser take the tenant's lock, which the server does
+	// not hold at that point) to play a directory that changes during a
+	// read. Set it before serving.
+	BeforeUsersPage func(n int)
 	// OnMailSent, when set, is called after a message was sent and before
 	// the answer goes back: a test can stop the caller right there.
 	OnMailSent func(SentMessage)
@@ -96,6 +107,8 @@ type Server struct {
 	requests []Request
 	// batched counts the sub-requests of $batch requests in counts.
 	batched int
+
+	usersPages int
 
 	mail     mailState
 	licenses licenseState
@@ -273,8 +286,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method != http.MethodGet:
 		rep = errorReply(http.StatusMethodNotAllowed, "Request_BadRequest", "The fake serves reads and the mail API only.")
 	case rt.endpoint == EndpointUsers:
+		if !s.pageDelay(r) {
+			return
+		}
+		if s.BeforeUsersPage != nil {
+			s.mu.Lock()
+			s.usersPages++
+			n := s.usersPages
+			s.mu.Unlock()
+			s.BeforeUsersPage(n)
+		}
 		rep = s.listUsers(base, rec.Query)
 	case rt.endpoint == EndpointUsersDelta:
+		if !s.pageDelay(r) {
+			return
+		}
 		rep = s.delta(base, rec.Query)
 	case rt.endpoint == EndpointSubscribedSkus:
 		rep = s.subscribedSkus(base, rec.Query)
@@ -289,6 +315,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rep = f.reply()
 	}
 	s.finish(w, &rec, rep)
+}
+
+// pageDelay waits PageLatency; it reports false when the caller went away
+// meanwhile.
+func (s *Server) pageDelay(r *http.Request) bool {
+	if s.PageLatency <= 0 {
+		return true
+	}
+	t := time.NewTimer(s.PageLatency)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }
 
 func (s *Server) takeFault(endpoint string) (Fault, bool) {

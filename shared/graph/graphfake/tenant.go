@@ -2,7 +2,8 @@
 // Graph adapter's tests and for the local demo. It holds a tenant in memory
 // (users, groups, devices, subscribed SKUs, subscriptions) and serves the
 // JSON shapes Graph v1.0 documents for the reads the app makes: /users with
-// $select, $top and absolute @odata.nextLink paging, /users/delta with delta
+// $select, $top, $filter on userPrincipalName (ge, le) and absolute
+// @odata.nextLink paging, /users/delta with delta
 // and skip tokens, group transitive members, /subscribedSkus and
 // /directory/subscriptions. It also takes mail as Graph does: sendMail with
 // inline attachments, and drafts with attachments posted or uploaded through

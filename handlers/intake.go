@@ -42,6 +42,15 @@ type intakeJSON struct {
 type lineJSON struct {
 	SKU      string          `json:"sku"`
 	Quantity json.RawMessage `json:"quantity"`
+	// UnitPrice is a decimal string or a JSON number, read as its text (never
+	// as a float).
+	UnitPrice json.RawMessage `json:"unitPrice"`
+	Currency  string          `json:"currency"`
+}
+
+// intakeLine is the intake's line of l, its numbers as sent.
+func (l lineJSON) intakeLine() intake.IntakeLine {
+	return intake.IntakeLine{SKU: l.SKU, Quantity: rawText(l.Quantity), UnitPrice: rawText(l.UnitPrice), Currency: l.Currency}
 }
 
 type documentJSON struct {
@@ -84,7 +93,7 @@ func decodeIntakeJSON(r *Request) (intake.IntakeRequest, error) {
 	}
 	var fields []licensing.FieldError
 	for i, l := range in.Lines {
-		out.Lines = append(out.Lines, intake.IntakeLine{SKU: l.SKU, Quantity: rawText(l.Quantity)})
+		out.Lines = append(out.Lines, l.intakeLine())
 		if len(l.Quantity) > 0 && l.Quantity[0] != '"' && !isJSONNumber(l.Quantity) {
 			fields = append(fields, licensing.FieldError{Field: fmt.Sprintf("lines[%d].quantity", i), Message: "must be a whole number"})
 		}
@@ -129,7 +138,7 @@ func decodeIntakeForm(body []byte, boundary string) (intake.IntakeRequest, error
 	}
 	mr := multipart.NewReader(bytes.NewReader(body), boundary)
 	var in intake.IntakeRequest
-	var skus, quantities []string
+	var skus, quantities, prices, currencies []string
 	var linesJSON string
 	var fields []licensing.FieldError
 	for {
@@ -187,6 +196,10 @@ func decodeIntakeForm(body []byte, boundary string) (intake.IntakeRequest, error
 			skus = append(skus, v)
 		case "quantity":
 			quantities = append(quantities, v)
+		case "unitPrice":
+			prices = append(prices, v)
+		case "currency":
+			currencies = append(currencies, v)
 		}
 	}
 	if linesJSON != "" {
@@ -195,15 +208,29 @@ func decodeIntakeForm(body []byte, boundary string) (intake.IntakeRequest, error
 			fields = append(fields, licensing.FieldError{Field: "lines", Message: `must be a JSON list like [{"sku": "VISIOCLIENT", "quantity": 25}]`})
 		}
 		for _, l := range lines {
-			in.Lines = append(in.Lines, intake.IntakeLine{SKU: l.SKU, Quantity: rawText(l.Quantity)})
+			in.Lines = append(in.Lines, l.intakeLine())
 		}
 	}
 	if len(skus) != len(quantities) {
 		fields = append(fields, licensing.FieldError{Field: "quantity", Message: "give one quantity for each sku"})
 	}
+	// Prices are optional: none at all, or one unitPrice and one currency
+	// (either may be empty) for each sku.
+	if len(prices) > 0 && len(prices) != len(skus) {
+		fields = append(fields, licensing.FieldError{Field: "unitPrice", Message: "give one unitPrice for each sku (empty for a line without a price), or none"})
+	}
+	if len(currencies) > 0 && len(currencies) != len(skus) {
+		fields = append(fields, licensing.FieldError{Field: "currency", Message: "give one currency for each sku (empty for a line without a price), or none"})
+	}
+	at := func(list []string, i int) string {
+		if i < len(list) {
+			return list[i]
+		}
+		return ""
+	}
 	for i := range skus {
 		if i < len(quantities) {
-			in.Lines = append(in.Lines, intake.IntakeLine{SKU: skus[i], Quantity: quantities[i]})
+			in.Lines = append(in.Lines, intake.IntakeLine{SKU: skus[i], Quantity: quantities[i], UnitPrice: at(prices, i), Currency: at(currencies, i)})
 		}
 	}
 	if len(fields) > 0 {

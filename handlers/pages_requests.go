@@ -93,12 +93,14 @@ type productGroup struct {
 	Options []choice
 }
 
-// lineRow is one row of product lines: the product chosen (sku-N) and the
-// quantity (quantity-N).
+// lineRow is one row of product lines: the product chosen (sku-N), the
+// quantity (quantity-N) and the optional price of one seat for one year
+// with its currency (unitPrice-N, currency-N).
 type lineRow struct {
-	N                       int
-	SKU, Quantity           string
-	SKUError, QuantityError string
+	N                                  int
+	SKU, Quantity, UnitPrice, Currency string
+	SKUError, QuantityError            string
+	UnitPriceError, CurrencyError      string
 }
 
 // lineRows are the product rows of a form.
@@ -369,6 +371,7 @@ func newLineRows(c intake.FormChoices, lines []intake.IntakeLine, rows []int) li
 	for i, l := range lines {
 		if r := rowOf(rows, i); r <= n {
 			out.Rows[r-1].SKU, out.Rows[r-1].Quantity = strings.TrimSpace(l.SKU), strings.TrimSpace(l.Quantity)
+			out.Rows[r-1].UnitPrice, out.Rows[r-1].Currency = strings.TrimSpace(l.UnitPrice), strings.TrimSpace(l.Currency)
 		}
 	}
 	for _, g := range []struct {
@@ -410,6 +413,7 @@ func (l *lineRows) setErrors(byID map[string]string) {
 	for i := range l.Rows {
 		n := strconv.Itoa(l.Rows[i].N)
 		l.Rows[i].SKUError, l.Rows[i].QuantityError = byID["sku-"+n], byID["quantity-"+n]
+		l.Rows[i].UnitPriceError, l.Rows[i].CurrencyError = byID["unitPrice-"+n], byID["currency-"+n]
 	}
 }
 
@@ -422,7 +426,7 @@ func pageForm(in intake.IntakeRequest) (intake.IntakeRequest, []int) {
 	out.Lines, out.Documents = nil, nil
 	var rows []int
 	for i, l := range in.Lines {
-		if strings.TrimSpace(l.SKU) == "" && strings.TrimSpace(l.Quantity) == "" {
+		if strings.TrimSpace(l.SKU) == "" && strings.TrimSpace(l.Quantity) == "" && strings.TrimSpace(l.UnitPrice) == "" && strings.TrimSpace(l.Currency) == "" {
 			continue
 		}
 		out.Lines = append(out.Lines, l)
@@ -466,10 +470,13 @@ type formErrors struct {
 }
 
 var (
-	lineField     = regexp.MustCompile(`^lines\[(\d+)\]\.(sku|quantity)$`)
+	lineField     = regexp.MustCompile(`^lines\[(\d+)\]\.(sku|quantity|unitPrice|currency)$`)
 	documentField = regexp.MustCompile(`^documents\[(\d+)\]`)
 	lineMention   = regexp.MustCompile(`lines\[(\d+)\]`)
 )
+
+// lineLabels name a line's fields in error messages.
+var lineLabels = map[string]string{"quantity": "quantity", "unitPrice": "unit price", "currency": "currency"}
 
 // place puts each field error of err on its field. rows are the row
 // numbers of the lines sent; docs[0] is the input for errors of the
@@ -488,14 +495,14 @@ func (fe *formErrors) place(err error, rows []int, docs []string, labels map[str
 			i, _ := strconv.Atoi(m[1])
 			n := strconv.Itoa(rowOf(rows, i))
 			target, label = m[2]+"-"+n, "Line "+n+", product"
-			if m[2] == "quantity" {
-				label = "Line " + n + ", quantity"
+			if m[2] != "sku" {
+				label = "Line " + n + ", " + lineLabels[m[2]]
 			} else if strings.HasPrefix(msg, "is required") {
 				// The form offers a select, not the part numbers the
 				// API's message speaks of.
 				msg = "is not chosen: choose the product, or empty the row's quantity"
 			}
-		case f.Field == "lines" || f.Field == "quantity":
+		case f.Field == "lines" || f.Field == "quantity" || f.Field == "unitPrice" || f.Field == "currency":
 			target = "lines"
 		case documentField.MatchString(f.Field):
 			i, _ := strconv.Atoi(documentField.FindStringSubmatch(f.Field)[1])

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -25,10 +26,13 @@ const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
 // idempotency key comes in the Idempotency-Key header or in IdempotencyKey
 // (both: they must be equal).
 type correctionRequest struct {
-	Corrects       string `json:"corrects"`
-	Quantity       int    `json:"quantity"`
-	Reason         string `json:"reason"`
-	IdempotencyKey string `json:"idempotencyKey"`
+	Corrects string `json:"corrects"`
+	Quantity int    `json:"quantity"`
+	Reason   string `json:"reason"`
+	// UnitPrice is a decimal string or a JSON number, read as its text.
+	UnitPrice      json.RawMessage `json:"unitPrice"`
+	Currency       string          `json:"currency"`
+	IdempotencyKey string          `json:"idempotencyKey"`
 }
 
 // purchases serves the ledger:
@@ -91,7 +95,8 @@ func (s *Server) correctPurchase(ctx context.Context, r *Request) (*Response, er
 		return nil, &licensing.Error{Op: "handlers.purchases", Code: licensing.Invalid, Message: "The correction has 1 problem; see fields.",
 			Fields: []licensing.FieldError{{Field: "idempotencyKey", Message: "differs from the Idempotency-Key header; send one key, in either place"}}}
 	}
-	res, err := s.ledger.CorrectPurchase(ctx, r.Caller, ledger.Correction{Corrects: in.Corrects, Quantity: in.Quantity, Reason: in.Reason, Key: key})
+	res, err := s.ledger.CorrectPurchase(ctx, r.Caller, ledger.Correction{Corrects: in.Corrects, Quantity: in.Quantity, Reason: in.Reason,
+		UnitPrice: rawText(in.UnitPrice), Currency: in.Currency, Key: key})
 	if err != nil {
 		return nil, err
 	}

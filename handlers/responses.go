@@ -112,6 +112,9 @@ type requestLineResponse struct {
 	PartNumber string `json:"skuPartNumber,omitempty"`
 	Product    string `json:"product,omitempty"`
 	Quantity   int    `json:"quantity"`
+	// UnitPrice is a decimal string ("180.50"): one seat for one year.
+	UnitPrice *licensing.Amount `json:"unitPrice,omitempty"`
+	Currency  string            `json:"currency,omitempty"`
 }
 
 // documentResponse describes an attached document; its content and its
@@ -142,7 +145,8 @@ func newServiceRequestResponse(sr licensing.ServiceRequest) serviceRequestRespon
 		ID: sr.ID, Agency: sr.Agency, PONumber: sr.PONumber, Reseller: sr.Reseller, Agreement: sr.Agreement,
 		Renewal: sr.Renewal, Scenario: sr.Scenario, TermStart: sr.TermStart, TermEnd: sr.TermEnd,
 		Lines: mapList(sr.Lines, func(l licensing.RequestLine) requestLineResponse {
-			return requestLineResponse{SKU: l.SKU, SkuID: l.SkuID, PartNumber: l.PartNumber, Product: l.Product, Quantity: l.Quantity}
+			return requestLineResponse{SKU: l.SKU, SkuID: l.SkuID, PartNumber: l.PartNumber, Product: l.Product, Quantity: l.Quantity,
+				UnitPrice: l.UnitPrice, Currency: l.Currency}
 		}),
 		Documents: mapList(sr.Documents, func(d licensing.Document) documentResponse {
 			return documentResponse{Kind: d.Kind, FileName: d.FileName, ContentType: d.ContentType, Size: d.Size, Added: d.Added}
@@ -178,31 +182,34 @@ func newIntakeBody(res intake.IntakeResult) intakeBody {
 
 // purchaseResponse is one line of the ledger.
 type purchaseResponse struct {
-	ID          string         `json:"id"`
-	Agency      string         `json:"agency"`
-	SkuID       string         `json:"skuId"`
-	PartNumber  string         `json:"skuPartNumber,omitempty"`
-	Quantity    int            `json:"quantity"`
-	TermStart   licensing.Date `json:"termStart"`
-	TermEnd     licensing.Date `json:"termEnd"`
-	PONumber    string         `json:"poNumber"`
-	Reseller    string         `json:"reseller,omitempty"`
-	Agreement   string         `json:"agreement,omitempty"`
-	SRID        string         `json:"serviceRequest,omitempty"`
-	Source      string         `json:"source"`
-	Corrects    string         `json:"corrects,omitempty"`
-	Replaces    []string       `json:"replaces,omitempty"`
-	ActivatedAt *time.Time     `json:"activatedAt,omitempty"`
-	Created     time.Time      `json:"created"`
-	CreatedBy   string         `json:"createdBy"`
-	Reason      string         `json:"reason,omitempty"`
+	ID         string         `json:"id"`
+	Agency     string         `json:"agency"`
+	SkuID      string         `json:"skuId"`
+	PartNumber string         `json:"skuPartNumber,omitempty"`
+	Quantity   int            `json:"quantity"`
+	TermStart  licensing.Date `json:"termStart"`
+	TermEnd    licensing.Date `json:"termEnd"`
+	PONumber   string         `json:"poNumber"`
+	Reseller   string         `json:"reseller,omitempty"`
+	Agreement  string         `json:"agreement,omitempty"`
+	// UnitPrice is a decimal string ("180.50"): one seat for one year.
+	UnitPrice   *licensing.Amount `json:"unitPrice,omitempty"`
+	Currency    string            `json:"currency,omitempty"`
+	SRID        string            `json:"serviceRequest,omitempty"`
+	Source      string            `json:"source"`
+	Corrects    string            `json:"corrects,omitempty"`
+	Replaces    []string          `json:"replaces,omitempty"`
+	ActivatedAt *time.Time        `json:"activatedAt,omitempty"`
+	Created     time.Time         `json:"created"`
+	CreatedBy   string            `json:"createdBy"`
+	Reason      string            `json:"reason,omitempty"`
 }
 
 func newPurchaseResponse(p licensing.Purchase) purchaseResponse {
 	return purchaseResponse{
 		ID: p.ID, Agency: p.Agency, SkuID: p.SkuID, PartNumber: p.PartNumber, Quantity: p.Quantity,
 		TermStart: p.TermStart, TermEnd: p.TermEnd, PONumber: p.PONumber, Reseller: p.Reseller, Agreement: p.Agreement,
-		SRID: p.SRID, Source: p.Source, Corrects: p.Corrects, Replaces: p.Replaces, ActivatedAt: p.ActivatedAt,
+		UnitPrice: p.UnitPrice, Currency: p.Currency, SRID: p.SRID, Source: p.Source, Corrects: p.Corrects, Replaces: p.Replaces, ActivatedAt: p.ActivatedAt,
 		Created: p.Created, CreatedBy: p.CreatedBy, Reason: p.Reason,
 	}
 }

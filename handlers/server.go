@@ -108,6 +108,7 @@ func New(cfg Config) *Server {
 	s.functions["ProvisionGroups"] = timerFunction("timer", s.provisionGroups)
 	s.handleHTTP("Enrollments", s.enrollments)
 	s.handleHTTP("TrueUp", s.trueUp)
+	s.handleHTTP("Chargeback", s.chargeback)
 	s.functions["RenewalReminders"] = timerFunction("timer", s.renewalReminders)
 	s.handleHTTP("Pages", s.pages)
 	return s

@@ -15,13 +15,10 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/shared-tenant/licensetrack/shared/blobstore"
-	"github.com/shared-tenant/licensetrack/shared/devkit/azuritetest"
 	"github.com/shared-tenant/licensetrack/shared/devkit/fakes"
 	"github.com/shared-tenant/licensetrack/shared/devkit/funchost"
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/renewals"
-	"github.com/shared-tenant/licensetrack/shared/tablestore"
 	"github.com/shared-tenant/licensetrack/shared/xlsx"
 )
 
@@ -39,19 +36,7 @@ func trueUpHost(t *testing.T) *funchost.Host {
 		t.Fatal(err)
 	}
 	now := func() time.Time { return time.Date(2027, 1, 12, 15, 0, 0, 0, chicago) }
-	name := azuritetest.Name(t, "trueup")
-	tables := tablestore.New(azuritetest.TableService(t), tablestore.Options{TablePrefix: name})
-	blobs := blobstore.New(azuritetest.BlobService(t), name)
-	if err := tables.Init(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := blobs.Init(ctx); err != nil {
-		t.Fatal(err)
-	}
-	auth := licensing.NewAuthorizer(tables, []string{admin, fakes.Admin}, false)
-	if err := fakes.PutAgencies(ctx, licensing.NewAgencyAdmin(tables, auth, now), fakes.Agencies()...); err != nil {
-		t.Fatal(err)
-	}
+	tables, blobs, auth := azuriteApp(t, "trueup", now)
 	e := licensing.Enrollment{Number: "EA-4400981", Anniversary: licensing.NewDate(2027, 3, 1), Kind: licensing.EnrollmentEnterprise, LastReported: 3000,
 		PlatformProducts: []licensing.PlatformProduct{
 			{Name: "Office Professional Plus", CoveredBy: []string{"Office 365 E3"}},

@@ -37,9 +37,14 @@ type IntakeRequest struct {
 
 // IntakeLine is one requested product. Quantity is the text as sent, so
 // that 2.5, "ten" and 1e9 get a clear error instead of a silent rounding.
+//
+// UnitPrice (the price of one seat for one year, decimal text) and
+// Currency (ISO 4217) are optional, but go together.
 type IntakeLine struct {
-	SKU      string
-	Quantity string
+	SKU       string
+	Quantity  string
+	UnitPrice string
+	Currency  string
 }
 
 // IntakeDocument is one uploaded file.
@@ -291,6 +296,7 @@ func (s *Service) validateLines(ctx context.Context, sr *licensing.ServiceReques
 			fe.Add(field+".quantity", "%v", err)
 		}
 		line.Quantity = q
+		line.UnitPrice, line.Currency = licensing.ParsePrice(l.UnitPrice, l.Currency, field, fe)
 		sr.Lines = append(sr.Lines, line)
 	}
 	return nil
@@ -369,10 +375,17 @@ func fingerprint(sr licensing.ServiceRequest, docs []pendingDocument) string {
 	type line struct {
 		SkuID    string
 		Quantity int
+		// Left out when empty, so a line without a price hashes as before.
+		UnitPrice string `json:",omitempty"`
+		Currency  string `json:",omitempty"`
 	}
 	var lines []line
 	for _, l := range sr.Lines {
-		lines = append(lines, line{l.SkuID, l.Quantity})
+		ln := line{SkuID: l.SkuID, Quantity: l.Quantity, Currency: l.Currency}
+		if l.UnitPrice != nil {
+			ln.UnitPrice = l.UnitPrice.Decimal()
+		}
+		lines = append(lines, ln)
 	}
 	sort.Slice(lines, func(i, j int) bool { return lines[i].SkuID < lines[j].SkuID })
 	var hashes []string

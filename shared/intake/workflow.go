@@ -239,7 +239,7 @@ func (s *Service) recordStep(ctx context.Context, sr licensing.ServiceRequest, l
 		p := licensing.Purchase{
 			ID: fmt.Sprintf("%s-L%d", sr.ID, i+1), Agency: sr.Agency, SkuID: l.SkuID, PartNumber: l.PartNumber,
 			Quantity: l.Quantity, TermStart: sr.TermStart, TermEnd: sr.TermEnd, PONumber: sr.PONumber,
-			Reseller: sr.Reseller, Agreement: sr.Agreement, SRID: sr.ID, Source: licensing.SourceServiceRequest,
+			Reseller: sr.Reseller, Agreement: sr.Agreement, UnitPrice: l.UnitPrice, Currency: l.Currency, SRID: sr.ID, Source: licensing.SourceServiceRequest,
 			Created: now, CreatedBy: stepActor, Reason: fmt.Sprintf("PO %s, service request %s", sr.PONumber, sr.ID),
 		}
 		if sr.Renewal {

@@ -22,6 +22,10 @@ type Correction struct {
 	Quantity int
 	// Reason says why; it goes into the line and the audit log.
 	Reason string
+	// UnitPrice and Currency, optional and together, are the price of one
+	// seat for one year of the seats corrected, as typed; without them the
+	// correction costs the price of the line it corrects.
+	UnitPrice, Currency string
 	// Key is the caller's idempotency key: sent again with the same
 	// correction it returns the correction recorded the first time instead
 	// of applying it again.
@@ -54,7 +58,8 @@ func (s *Service) CorrectPurchase(ctx context.Context, caller *licensing.Princip
 		return CorrectionResult{}, err
 	}
 	c.Corrects, c.Reason, c.Key = strings.TrimSpace(c.Corrects), strings.TrimSpace(c.Reason), strings.TrimSpace(c.Key)
-	if err := validCorrection(op, c); err != nil {
+	price, currency, err := validCorrection(op, c)
+	if err != nil {
 		return CorrectionResult{}, err
 	}
 	all, err := s.cfg.Purchases.ListPurchases(ctx, licensing.PurchaseFilter{})
@@ -71,7 +76,7 @@ func (s *Service) CorrectPurchase(ctx context.Context, caller *licensing.Princip
 	}
 	id := correctionID(c.Key)
 	if prev, ok := byID[id]; ok {
-		return replay(op, prev, base.ID, c)
+		return replay(op, prev, base.ID, c, price)
 	}
 	if !found {
 		return CorrectionResult{}, licensing.Errorf(op, licensing.NotFound, "There is no purchase line %q.", licensing.Truncate(c.Corrects))
@@ -91,6 +96,8 @@ func (s *Service) CorrectPurchase(ctx context.Context, caller *licensing.Princip
 		PONumber:    base.PONumber,
 		Reseller:    base.Reseller,
 		Agreement:   base.Agreement,
+		UnitPrice:   price,
+		Currency:    currency,
 		SRID:        base.SRID,
 		Source:      licensing.SourceCorrection,
 		Corrects:    base.ID,
@@ -105,14 +112,15 @@ func (s *Service) CorrectPurchase(ctx context.Context, caller *licensing.Princip
 	}
 	if !created {
 		// The same key, sent at the same time, was recorded first.
-		return replay(op, stored, base.ID, c)
+		return replay(op, stored, base.ID, c, price)
 	}
 	return CorrectionResult{Line: stored, Created: true}, nil
 }
 
-// validCorrection checks the fields of c, trimmed.
-func validCorrection(op string, c Correction) error {
+// validCorrection checks the fields of c, trimmed, and returns its price.
+func validCorrection(op string, c Correction) (*licensing.Amount, string, error) {
 	var fe licensing.FieldErrors
+	price, currency := licensing.ParsePrice(c.UnitPrice, c.Currency, "", &fe)
 	if c.Corrects == "" {
 		fe.Add("corrects", "is required: the id of the line to correct")
 	}
@@ -136,7 +144,7 @@ func validCorrection(op string, c Correction) error {
 	case len(c.Key) > maxKeyLen || licensing.HasControl(c.Key):
 		fe.Add("idempotencyKey", "must be at most %d characters without control characters", maxKeyLen)
 	}
-	return fe.Err(op, "The correction")
+	return price, currency, fe.Err(op, "The correction")
 }
 
 // correctionID is the id of the correction recorded for idempotency key
@@ -147,10 +155,11 @@ func correctionID(key string) string {
 }
 
 // replay answers a correction whose key was recorded as prev: the same
-// correction (of line baseID, same quantity and reason) returns prev; any
-// other is a Conflict.
-func replay(op string, prev licensing.Purchase, baseID string, c Correction) (CorrectionResult, error) {
-	if prev.Corrects == baseID && prev.Quantity == c.Quantity && prev.Reason == c.Reason {
+// correction (of line baseID, same quantity, reason and price) returns
+// prev; any other is a Conflict.
+func replay(op string, prev licensing.Purchase, baseID string, c Correction, price *licensing.Amount) (CorrectionResult, error) {
+	samePrice := (prev.UnitPrice == nil) == (price == nil) && (price == nil || *prev.UnitPrice == *price)
+	if prev.Corrects == baseID && prev.Quantity == c.Quantity && prev.Reason == c.Reason && samePrice {
 		return CorrectionResult{Line: prev}, nil
 	}
 	return CorrectionResult{}, licensing.Errorf(op, licensing.Conflict,

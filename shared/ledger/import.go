@@ -86,6 +86,8 @@ const (
 	colTerm      = "term"
 	colReseller  = "reseller"
 	colAgreement = "agreement"
+	colUnitPrice = "unitPrice"
+	colCurrency  = "currency"
 )
 
 // importHeaders maps a header, folded by foldHeader, to the field it names.
@@ -115,6 +117,11 @@ var importHeaders = map[string]string{
 	"reseller": colReseller, "vendor": colReseller,
 
 	"agreement": colAgreement, "agreementtype": colAgreement, "agreementkind": colAgreement,
+
+	"unitprice": colUnitPrice, "price": colUnitPrice, "priceperseat": colUnitPrice, "unitcost": colUnitPrice,
+	"annualprice": colUnitPrice, "priceperseatperyear": colUnitPrice,
+
+	"currency": colCurrency, "currencycode": colCurrency,
 }
 
 // columnNames names the fields in messages, with the headers accepted.
@@ -125,6 +132,9 @@ var columnNames = map[string]string{
 	colQuantity: "Quantity (or Qty, Count, Licenses)",
 	colStart:    "Term Start (or Start, Start Date), or a single Term column",
 }
+
+// importFieldNames name the price's fields in a row's reason.
+var importFieldNames = map[string]string{"unitPrice": "Unit price", "currency": "Currency"}
 
 // foldHeader lower-cases h and keeps only its letters and digits, so that
 // "PO #", "po number" and "PO_Number" all read as "ponumber" or "po".
@@ -490,6 +500,12 @@ func (im *importer) row(cols importColumns, row []string, rowNo int) (ImportRow,
 		p.Agreement = licensing.AgreementALaCarte
 	default:
 		bad("agreement %s is not enterprise-agreement, a-la-carte or csp", quoteCell(ag))
+	}
+	// Price: optional, of one seat for one year, with its currency.
+	var fe licensing.FieldErrors
+	p.UnitPrice, p.Currency = licensing.ParsePrice(cols.cell(row, colUnitPrice), cols.cell(row, colCurrency), "", &fe)
+	for _, f := range fe {
+		bad("the %s %s", importFieldNames[f.Field], f.Message)
 	}
 	// Term.
 	p.TermStart, p.TermEnd = im.term(cols, row, p.Agreement, bad)

@@ -36,6 +36,12 @@ type Purchase struct {
 	PONumber  string `json:"poNumber"`
 	Reseller  string `json:"reseller,omitempty"`
 	Agreement string `json:"agreement,omitempty"`
+	// UnitPrice is the price of one seat for one year as the purchase
+	// order quotes it, in Currency (an ISO 4217 code); nil when unknown.
+	// A correction without a price of its own costs the price of the line
+	// it corrects.
+	UnitPrice *Amount `json:"unitPrice,omitempty"`
+	Currency  string  `json:"currency,omitempty"`
 	// SRID is the service request the line comes from, if any.
 	SRID   string `json:"serviceRequest,omitempty"`
 	Source string `json:"source"`

@@ -52,6 +52,9 @@ type ProductLine struct {
 	// Disabled and Inactive count users holding it who could give it back.
 	Disabled int
 	Inactive int
+	// Cost is what the product costs per year (CostsOn); nil when a line
+	// in force has no price.
+	Cost *ProductCost
 }
 
 // OverBy returns how many more seats of a product an agency uses than it
@@ -88,6 +91,10 @@ type PurchaseLine struct {
 	// when in grace).
 	DaysToEnd int
 	InGrace   bool
+	// UnitPrice and Currency are the line's price per seat and year; nil
+	// when unknown.
+	UnitPrice *Amount
+	Currency  string
 	// Imported, for a line imported from the legacy tracking sheet, names
 	// the file and row it came from ("license-tracking.csv row 12"); empty
 	// for a line recorded from a purchase order.

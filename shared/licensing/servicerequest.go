@@ -109,6 +109,10 @@ type RequestLine struct {
 	PartNumber string `json:"skuPartNumber,omitempty"`
 	Product    string `json:"product,omitempty"`
 	Quantity   int    `json:"quantity"`
+	// UnitPrice and Currency are the price of one seat for one year as the
+	// purchase order quotes it; nil and empty when not given.
+	UnitPrice *Amount `json:"unitPrice,omitempty"`
+	Currency  string  `json:"currency,omitempty"`
 }
 
 // Document is a file attached to a request, kept in Blob Storage under a

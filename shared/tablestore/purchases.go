@@ -439,6 +439,8 @@ type purchasePayload struct {
 	PONumber    string     `json:"poNumber"`
 	Reseller    string     `json:"reseller,omitempty"`
 	Agreement   string     `json:"agreement,omitempty"`
+	UnitPrice   string     `json:"unitPrice,omitempty"`
+	Currency    string     `json:"currency,omitempty"`
 	SRID        string     `json:"serviceRequest,omitempty"`
 	Source      string     `json:"source"`
 	Corrects    string     `json:"corrects,omitempty"`
@@ -453,8 +455,8 @@ func purchasePayloadOf(p licensing.Purchase) purchasePayload {
 	return purchasePayload{
 		ID: p.ID, Agency: p.Agency, SkuID: p.SkuID, PartNumber: p.PartNumber, Quantity: p.Quantity,
 		TermStart: dayOf(p.TermStart), TermEnd: dayOf(p.TermEnd), PONumber: p.PONumber, Reseller: p.Reseller,
-		Agreement: p.Agreement, SRID: p.SRID, Source: p.Source, Corrects: p.Corrects, Replaces: p.Replaces,
-		ActivatedAt: p.ActivatedAt, Created: p.Created, CreatedBy: p.CreatedBy, Reason: p.Reason,
+		Agreement: p.Agreement, UnitPrice: priceText(p.UnitPrice), Currency: p.Currency, SRID: p.SRID, Source: p.Source,
+		Corrects: p.Corrects, Replaces: p.Replaces, ActivatedAt: p.ActivatedAt, Created: p.Created, CreatedBy: p.CreatedBy, Reason: p.Reason,
 	}
 }
 
@@ -483,6 +485,11 @@ func purchaseEntity(p licensing.Purchase) map[string]any {
 	if p.ActivatedAt != nil {
 		setTime(props, "ActivatedAt", *p.ActivatedAt)
 	}
+	if p.UnitPrice != nil {
+		// Decimal text, so that no reader sees a float.
+		props["UnitPrice"] = priceText(p.UnitPrice)
+		props["Currency"] = p.Currency
+	}
 	setTime(props, "Created", p.Created)
 	setLong(props, "Reason", p.Reason)
 	return props
@@ -506,6 +513,12 @@ func purchaseFromEntity(props map[string]any) (licensing.Purchase, error) {
 	}
 	if p.ID == "" {
 		p.ID = strings.TrimPrefix(getString(props, "RowKey"), linePrefix)
+	}
+	if v := getString(props, "UnitPrice"); v != "" {
+		if p.UnitPrice = priceOf(v); p.UnitPrice == nil {
+			return p, fmt.Errorf("purchase line %s property UnitPrice: %q is not a price", p.ID, v)
+		}
+		p.Currency = getString(props, "Currency")
 	}
 	q, ok := props["Quantity"].(float64)
 	if !ok {
@@ -541,4 +554,24 @@ func purchaseFromEntity(props map[string]any) (licensing.Purchase, error) {
 		p.ActivatedAt = &act
 	}
 	return p, nil
+}
+
+// priceText writes a unit price as decimal text (12.5000); "" for none.
+func priceText(a *licensing.Amount) string {
+	if a == nil {
+		return ""
+	}
+	return a.Decimal()
+}
+
+// priceOf reads priceText's text; nil for "" or text that is not a price.
+func priceOf(s string) *licensing.Amount {
+	if s == "" {
+		return nil
+	}
+	a, err := licensing.ParseAmount(s)
+	if err != nil {
+		return nil
+	}
+	return &a
 }

@@ -122,6 +122,9 @@ type requestLinePayload struct {
 	PartNumber string `json:"skuPartNumber,omitempty"`
 	Product    string `json:"product,omitempty"`
 	Quantity   int    `json:"quantity"`
+	// UnitPrice is decimal text (12.5000), never a float.
+	UnitPrice string `json:"unitPrice,omitempty"`
+	Currency  string `json:"currency,omitempty"`
 }
 
 type documentPayload struct {
@@ -159,7 +162,8 @@ func requestPayloadOf(sr licensing.ServiceRequest) requestPayload {
 		TermStart: dayOf(sr.TermStart),
 		TermEnd:   dayOf(sr.TermEnd),
 		Lines: mapSlice(sr.Lines, func(l licensing.RequestLine) requestLinePayload {
-			return requestLinePayload{SKU: l.SKU, SkuID: l.SkuID, PartNumber: l.PartNumber, Product: l.Product, Quantity: l.Quantity}
+			return requestLinePayload{SKU: l.SKU, SkuID: l.SkuID, PartNumber: l.PartNumber, Product: l.Product, Quantity: l.Quantity,
+				UnitPrice: priceText(l.UnitPrice), Currency: l.Currency}
 		}),
 		Documents: mapSlice(sr.Documents, func(d licensing.Document) documentPayload {
 			return documentPayload{Kind: d.Kind, FileName: d.FileName, ContentType: d.ContentType, Size: d.Size,
@@ -195,7 +199,8 @@ func (p requestPayload) request() (licensing.ServiceRequest, error) {
 		Renewal:   p.Renewal,
 		Scenario:  p.Scenario,
 		Lines: mapSlice(p.Lines, func(l requestLinePayload) licensing.RequestLine {
-			return licensing.RequestLine{SKU: l.SKU, SkuID: l.SkuID, PartNumber: l.PartNumber, Product: l.Product, Quantity: l.Quantity}
+			return licensing.RequestLine{SKU: l.SKU, SkuID: l.SkuID, PartNumber: l.PartNumber, Product: l.Product, Quantity: l.Quantity,
+				UnitPrice: priceOf(l.UnitPrice), Currency: l.Currency}
 		}),
 		Documents: mapSlice(p.Documents, func(d documentPayload) licensing.Document {
 			return licensing.Document{Kind: d.Kind, FileName: d.FileName, ContentType: d.ContentType, Size: d.Size,

@@ -37,6 +37,9 @@ type AuditResult struct {
 	// Unconfirmed lists the mails whose sending was cut short: they may
 	// not have gone, and are not sent again.
 	Unconfirmed []string `json:"unconfirmed,omitempty"`
+	// Chargeback is the month whose chargeback workbook went to central
+	// IT with this run's mail; empty when that mail was not sent now.
+	Chargeback string `json:"chargeback,omitempty"`
 	// Notes say what the audit could not see (sign-in activity).
 	Notes []string `json:"notes,omitempty"`
 }
@@ -51,7 +54,8 @@ const maxListed = 200
 // and mails central IT the whole list and each over-consuming agency its
 // part with what to do: buy the difference, or reclaim licenses from the
 // disabled and inactive users it lists. Deliveries are recorded per month,
-// so a retried run mails nobody twice.
+// so a retried run mails nobody twice. Central IT's mail carries the
+// chargeback workbook of the month before (see Chargeback).
 func (s *Service) UsageAudit(ctx context.Context, log *slog.Logger) (AuditResult, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -115,7 +119,27 @@ func (s *Service) UsageAudit(ctx context.Context, log *slog.Logger) (AuditResult
 		}
 		return err
 	}
-	if err := send("central-it", s.auditSummaryMail(res, snap)); err != nil {
+	central := s.auditSummaryMail(res, snap)
+	switch done["central-it"].State {
+	case licensing.DeliveryMailed, licensing.DeliveryMailing, licensing.DeliveryUnconfirmed:
+		// Not sent again: the workbook is not written either.
+	default:
+		// The chargeback of the month that ended goes with it: written
+		// again, the same, by a retried run, and mailed once with the
+		// mail (its effect key).
+		if _, ok := s.cfg.Reports.(licensing.ChargebackWriter); ok {
+			att, c, err := s.chargebackAttachment(ctx, run, licensing.MonthOf(today).Prev())
+			if err != nil {
+				return res, err
+			}
+			central.Attachments = append(central.Attachments, att)
+			central.Text += chargebackText(c)
+			res.Chargeback = c.Month.String()
+		} else {
+			res.Notes = append(res.Notes, "the report writer writes no chargeback workbook: central IT's mail goes without it")
+		}
+	}
+	if err := send("central-it", central); err != nil {
 		return res, err
 	}
 	for _, a := range rd.agencies {

@@ -414,12 +414,13 @@ func (s *Service) agencyReport(a licensing.Agency, rd *reportData, snap licensin
 		line.Tally()
 		r.Products = append(r.Products, line)
 	}
+	setCosts(r.Products, rd.lines, a.ID, date, rd.terms)
 	sort.Slice(r.Products, func(i, j int) bool { return r.Products[i].Name < r.Products[j].Name })
 	for _, p := range licensing.CountedLines(rd.lines, a.ID, date, rd.terms) {
 		prod := rd.productOf(p.SkuID)
 		r.Purchases = append(r.Purchases, licensing.PurchaseLine{PONumber: p.PONumber, Reseller: p.Reseller, ProductName: prod.Name, PartNumber: prod.PartNumber,
 			Quantity: p.Quantity, TermStart: p.TermStart, TermEnd: p.TermEnd, DaysToEnd: date.DaysUntil(p.TermEnd), InGrace: date.After(p.TermEnd),
-			Imported: importedFrom(p)})
+			Imported: importedFrom(p), UnitPrice: p.UnitPrice, Currency: p.Currency})
 	}
 	sort.Slice(r.Purchases, func(i, j int) bool {
 		if !r.Purchases[i].TermEnd.Equal(r.Purchases[j].TermEnd) {

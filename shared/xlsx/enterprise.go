@@ -12,11 +12,12 @@ import (
 // Overview (the agencies over what they bought, worst first, with a chart,
 // the tenant check's differences and the counts of unattributed and
 // conflicting users), Agencies (every agency by product, with the date and
-// the data's timestamp), Tenant check, and Unattributed and Conflicts (streamed from
+// the data's timestamp, and each product's yearly cost), Costs (the yearly
+// costs per agency and currency, and per currency), Tenant check, and Unattributed and Conflicts (streamed from
 // unattributed and conflicts, either of which may be nil). An error from a
 // source or w is returned as it is; anything else is Internal.
 func (rw *ReportWriter) WriteEnterpriseSummary(w io.Writer, s licensing.EnterpriseSummary, unattributed, conflicts licensing.UserSource) error {
-	sheets := []string{sheetOverview, sheetAgencies, sheetTenant, sheetUnattributed, sheetConflicts}
+	sheets := []string{sheetOverview, sheetAgencies, sheetCosts, sheetTenant, sheetUnattributed, sheetConflicts}
 	about := docAbout{
 		title:   "Enterprise license summary, " + s.Date.String(),
 		subject: "Licenses purchased and in use by every agency on " + s.Date.String() + ", the tenant check, and the users no agency or several agencies match",
@@ -26,6 +27,9 @@ func (rw *ReportWriter) WriteEnterpriseSummary(w io.Writer, s licensing.Enterpri
 			return err
 		}
 		if err := rw.agencies(f, st, s); err != nil {
+			return err
+		}
+		if err := costsSheet(f, st, s); err != nil {
 			return err
 		}
 		if err := rw.tenantCheck(f, st, s.Tenant); err != nil {
@@ -64,7 +68,7 @@ func (rw *ReportWriter) agencies(f *excelize.File, st *styles, s licensing.Enter
 	}
 	g.skip()
 	headerRow := g.row + 1
-	if err := g.header(st, cols(5, 6, 7), "Agency", "Agency name", "Product", "Part number", "Purchased", "In use", "Available/Over", "Status"); err != nil {
+	if err := g.header(st, append(cols(5, 6, 7), costCols(9)...), append([]string{"Agency", "Agency name", "Product", "Part number", "Purchased", "In use", "Available/Over", "Status"}, costHeaders...)...); err != nil {
 		return err
 	}
 	if err := f.SetPanes(sheetAgencies, freezeAbove(headerRow+1)); err != nil {
@@ -86,10 +90,14 @@ func (rw *ReportWriter) agencies(f *excelize.File, st *styles, s licensing.Enter
 		if name == "" {
 			name = r.PartNumber
 		}
-		if err := g.add(true,
+		costs, err := costCells(st, statusTone(r.Status), r.Cost)
+		if err != nil {
+			return err
+		}
+		if err := g.add(true, append([]cell{
 			text(r.Agency, c[kindText]), text(r.AgencyName, c[kindText]), text(name, c[kindText]), text(r.PartNumber, c[kindText]),
 			number(r.Purchased, c[kindInt]), number(r.InUse, c[kindInt]), number(r.Available, c[kindInt]),
-			text(r.Status, c[kindText])); err != nil {
+			text(r.Status, c[kindText])}, costs...)...); err != nil {
 			return err
 		}
 		sum.Purchased += r.Purchased
@@ -106,10 +114,11 @@ func (rw *ReportWriter) agencies(f *excelize.File, st *styles, s licensing.Enter
 	if err := g.notes(st, notePurchased,
 		"Available/Over = Purchased − In use; negative means over by that many (Status Over, in red). Unused (grey): purchased, and nobody holds it.",
 		"The Unattributed and Conflicts sheets list the users no agency's rule matches, and those more than one matches.",
-		"The totals follow the table's filter: seats of different products do not add up, so filter Product to total one product across agencies."); err != nil {
+		"The totals follow the table's filter: seats of different products do not add up, so filter Product to total one product across agencies.",
+		noteCosts+" The Costs sheet totals them per agency and currency."); err != nil {
 		return err
 	}
-	if err := g.table("AgencyProducts", headerRow, 8, lastRow); err != nil {
+	if err := g.table("AgencyProducts", headerRow, 8+len(costHeaders), lastRow); err != nil {
 		return err
 	}
 	return g.finish()

@@ -44,7 +44,7 @@ func TestEnterpriseOverview(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := openBook(t, buf.Bytes())
-	if diff := cmp.Diff([]string{"Overview", "Agencies", "Tenant check", "Unattributed", "Conflicts"}, f.GetSheetList()); diff != "" {
+	if diff := cmp.Diff([]string{"Overview", "Agencies", "Costs", "Tenant check", "Unattributed", "Conflicts"}, f.GetSheetList()); diff != "" {
 		t.Errorf("sheets (-want +got):\n%s", diff)
 	}
 	rows, err := f.GetRows("Overview")

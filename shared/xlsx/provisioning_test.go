@@ -94,7 +94,7 @@ func TestWriteProvisioningSheet(t *testing.T) {
 			{noteElsewhere},
 			{noteErrors},
 		}},
-		tables:  map[string][]string{"Summary": {"A9:H12"}, "Purchases": {"A1:I3"}, "Provisioning": {"A16:D22"}},
+		tables:  map[string][]string{"Summary": {"A9:M12"}, "Purchases": {"A1:J3"}, "Provisioning": {"A16:D22"}},
 		panes:   map[string]string{"Summary": "A10", "Users": "A2", "Purchases": "A2", "Provisioning": "A4"},
 		filters: map[string]string{"Users": "A1:G4"},
 		fills: map[string]string{

@@ -279,7 +279,7 @@ func (rw *ReportWriter) summary(f *excelize.File, st *styles, r licensing.Agency
 	}
 	g.skip()
 	headerRow := g.row + 1
-	if err := g.header(st, cols(3, 4, 5, 7, 8), "Product", "Part number", "Purchased", "In use", "Available", "Status", "Disabled holding it", "Inactive holding it"); err != nil {
+	if err := g.header(st, append(cols(3, 4, 5, 7, 8), costCols(9)...), append([]string{"Product", "Part number", "Purchased", "In use", "Available", "Status", "Disabled holding it", "Inactive holding it"}, costHeaders...)...); err != nil {
 		return err
 	}
 	if err := f.SetPanes(sheetSummary, freezeAbove(headerRow+1)); err != nil {
@@ -309,11 +309,15 @@ func (rw *ReportWriter) summary(f *excelize.File, st *styles, r licensing.Agency
 		if name == "" {
 			name = p.PartNumber
 		}
-		if err := g.add(true,
+		costs, err := costCells(st, statusTone(p.Status), p.Cost)
+		if err != nil {
+			return err
+		}
+		if err := g.add(true, append([]cell{
 			text(name, s[kindText]), text(p.PartNumber, s[kindText]),
 			number(p.Purchased, s[kindInt]), number(p.InUse, s[kindInt]), number(p.Available, s[kindInt]),
 			text(p.Status, s[kindText]),
-			number(p.Disabled, s[kindInt]), inactive(number(p.Inactive, s[kindInt]), s[kindInt])); err != nil {
+			number(p.Disabled, s[kindInt]), inactive(number(p.Inactive, s[kindInt]), s[kindInt])}, costs...)...); err != nil {
 			return err
 		}
 		if p.Status == licensing.ProductOver {
@@ -329,17 +333,24 @@ func (rw *ReportWriter) summary(f *excelize.File, st *styles, r licensing.Agency
 		text("Products over", s[kindText]), blank(s[kindText]),
 		blank(s[kindInt]), blank(s[kindInt]), blank(s[kindInt]),
 		number(overCount, s[kindInt]),
-		subtotal(7, first, lastRow, disabled, s[kindInt]), inactive(subtotal(8, first, lastRow, inactives, s[kindInt]), s[kindInt])); err != nil {
+		subtotal(7, first, lastRow, disabled, s[kindInt]), inactive(subtotal(8, first, lastRow, inactives, s[kindInt]), s[kindInt]),
+		// Costs in different currencies do not add up: their totals follow
+		// the table, per currency.
+		blank(s[kindText]), blank(s[kindInt]), blank(s[kindInt]), blank(s[kindInt]), blank(s[kindInt])); err != nil {
+		return err
+	}
+	costNotes, err := costTotals(g, st, r.Agency.ID, r.Products)
+	if err != nil {
 		return err
 	}
 	inactiveNote := fmt.Sprintf("Disabled and Inactive holding it count users holding the product whose account is disabled, or who have not signed in for %d days: candidates to reclaim (see Users).", r.InactiveDays)
 	if !r.SignInKnown {
 		inactiveNote = "Disabled holding it counts users holding the product whose account is disabled: candidates to reclaim (see Users). Inactive is unknown: sign-in activity was not read (it needs Entra ID P1)."
 	}
-	if err := g.notes(st, notePurchased, noteAvailable, noteOver, inactiveNote); err != nil {
+	if err := g.notes(st, append([]string{notePurchased, noteAvailable, noteOver, inactiveNote, noteCosts}, costNotes...)...); err != nil {
 		return err
 	}
-	if err := g.table("Products", headerRow, 8, lastRow); err != nil {
+	if err := g.table("Products", headerRow, 8+len(costHeaders), lastRow); err != nil {
 		return err
 	}
 	if err := g.finish(); err != nil {
@@ -385,7 +396,8 @@ func chartFont() excelize.Font {
 // purchases writes the Purchases sheet.
 func (rw *ReportWriter) purchases(f *excelize.File, st *styles, lines []licensing.PurchaseLine) error {
 	g := &grid{f: f, name: sheetPurchases}
-	if err := g.header(st, cols(5, 6, 7, 8), "PO", "Reseller / source", "Product", "Part number", "Quantity", "Term start", "Term end", "Days to term end", "Note"); err != nil {
+	if err := g.header(st, cols(5, 6, 7, 8, 10), "PO", "Reseller / source", "Product", "Part number", "Quantity", "Term start", "Term end", "Days to term end", "Note",
+		"Unit price (seat, year)"); err != nil {
 		return err
 	}
 	if err := f.SetPanes(sheetPurchases, freezeAbove(2)); err != nil {
@@ -407,10 +419,18 @@ func (rw *ReportWriter) purchases(f *excelize.File, st *styles, lines []licensin
 			t, note = flagged, "In grace: the term has ended; still counted as purchased."
 		}
 		s := &st.cell[t]
+		price := blank(s[kindInt])
+		if p.UnitPrice != nil {
+			money, err := st.moneyStyle(t, p.Currency)
+			if err != nil {
+				return err
+			}
+			price = amount(*p.UnitPrice, money)
+		}
 		if err := g.add(true,
 			text(p.PONumber, s[kindText]), text(resellerOrSource(p), s[kindText]), text(p.ProductName, s[kindText]), text(p.PartNumber, s[kindText]),
 			number(p.Quantity, s[kindInt]), day(p.TermStart, s[kindDate]), day(p.TermEnd, s[kindDate]),
-			number(p.DaysToEnd, s[kindInt]), text(note, s[kindText])); err != nil {
+			number(p.DaysToEnd, s[kindInt]), text(note, s[kindText]), price); err != nil {
 			return err
 		}
 		quantity += p.Quantity
@@ -424,10 +444,11 @@ func (rw *ReportWriter) purchases(f *excelize.File, st *styles, lines []licensin
 	if err := g.notes(st,
 		"Purchases in force on the report date, including those in the grace period after the term ends.",
 		"Days to term end counts from the report date; negative means the term has ended and the purchase is in grace.",
-		"The total follows the table's filter: filter Product to total the seats of one product."); err != nil {
+		"The total follows the table's filter: filter Product to total the seats of one product.",
+		"Unit price is the price of one seat for one year as the purchase order quotes it; blank when it was not recorded."); err != nil {
 		return err
 	}
-	if err := g.table("Purchases", 1, 9, lastRow); err != nil {
+	if err := g.table("Purchases", 1, 10, lastRow); err != nil {
 		return err
 	}
 	return g.finish()

@@ -37,20 +37,35 @@ func agencyReport() licensing.AgencyReport {
 		DataAsOf:   dataAsOf,
 		SnapshotID: "snap-20260803",
 		Products: []licensing.ProductLine{
-			{SkuID: "s1", PartNumber: "VISIOCLIENT", Name: "Visio Plan 2", Purchased: 25, InUse: 20, Available: 5, Status: licensing.ProductOK, Disabled: 1, Inactive: 2},
-			{SkuID: "s2", PartNumber: "ENTERPRISEPACK", Name: "Office 365 E3", Purchased: 1000, InUse: 1200, Available: -200, Status: licensing.ProductOver, Disabled: 3},
+			{SkuID: "s1", PartNumber: "VISIOCLIENT", Name: "Visio Plan 2", Purchased: 25, InUse: 20, Available: 5, Status: licensing.ProductOK, Disabled: 1, Inactive: 2,
+				Cost: cost("USD", "150", "3750", "3000", "0")},
+			{SkuID: "s2", PartNumber: "ENTERPRISEPACK", Name: "Office 365 E3", Purchased: 1000, InUse: 1200, Available: -200, Status: licensing.ProductOver, Disabled: 3,
+				Cost: cost("USD", "276.1234", "276123.4", "331348.08", "55224.68")},
 			{SkuID: "s3", PartNumber: "PROJECTPROFESSIONAL", Name: "", Purchased: 10, Available: 10, Status: licensing.ProductUnused},
 		},
 		Purchases: []licensing.PurchaseLine{
 			{PONumber: "4500012345", Reseller: "SHI", ProductName: "Visio Plan 2", PartNumber: "VISIOCLIENT", Quantity: 25,
 				TermStart: licensing.NewDate(2025, 8, 1), TermEnd: licensing.NewDate(2026, 7, 31), DaysToEnd: -3, InGrace: true},
 			{PONumber: "4500012399", Reseller: "CDW-G", ProductName: "Office 365 E3", PartNumber: "ENTERPRISEPACK", Quantity: 1000,
-				TermStart: licensing.NewDate(2026, 1, 1), TermEnd: licensing.NewDate(2026, 12, 31), DaysToEnd: 150},
+				TermStart: licensing.NewDate(2026, 1, 1), TermEnd: licensing.NewDate(2026, 12, 31), DaysToEnd: 150,
+				UnitPrice: cost("EUR", "276.1234", "0", "0", "0").UnitPrice, Currency: "EUR"},
 		},
 		InactiveDays: 90,
 		SignInKnown:  true,
 		Users:        3,
 	}
+}
+
+// cost is a product's yearly cost in one currency.
+func cost(currency, unit, bought, inUse, over string) *licensing.ProductCost {
+	a := func(s string) *licensing.Amount {
+		v, err := licensing.ParseAmount(s)
+		if err != nil {
+			panic(err)
+		}
+		return &v
+	}
+	return &licensing.ProductCost{Currency: currency, UnitPrice: a(unit), Bought: []licensing.Money{{Amount: *a(bought), Currency: currency}}, InUse: a(inUse), Over: a(over)}
 }
 
 func agencyUsers() []licensing.UserLine {
@@ -311,10 +326,11 @@ func TestWriteAgencyReport(t *testing.T) {
 		{"Snapshot", "snap-20260803"},
 		{"Licensed users", "3"},
 		nil,
-		{"Product", "Part number", "Purchased", "In use", "Available", "Status", "Disabled holding it", "Inactive holding it"},
+		{"Product", "Part number", "Purchased", "In use", "Available", "Status", "Disabled holding it", "Inactive holding it",
+			"Currency", "Unit price (seat, year)", "Cost purchased (year)", "Cost in use (year)", "Cost over (year)"},
 	}
 	usersHeader := []string{"UPN", "Display name", "Matched attribute", "Licenses", "Account enabled", "Last sign-in (America/Chicago)", "Reclaim candidate"}
-	purchasesHeader := []string{"PO", "Reseller / source", "Product", "Part number", "Quantity", "Term start", "Term end", "Days to term end", "Note"}
+	purchasesHeader := []string{"PO", "Reseller / source", "Product", "Part number", "Quantity", "Term start", "Term end", "Days to term end", "Note", "Unit price (seat, year)"}
 	sheets := []string{"Summary", "Users", "Purchases"}
 	panes := map[string]string{"Summary": "A10", "Users": "A2", "Purchases": "A2"}
 
@@ -335,17 +351,24 @@ func TestWriteAgencyReport(t *testing.T) {
 				sheets: sheets,
 				rows: map[string][][]string{
 					"Summary": append(summaryHead,
-						[]string{"Visio Plan 2", "VISIOCLIENT", "25", "20", "5", "OK", "1", "2"},
-						[]string{"Office 365 E3", "ENTERPRISEPACK", "1,000", "1,200", "-200", "Over", "3", "0"},
+						[]string{"Visio Plan 2", "VISIOCLIENT", "25", "20", "5", "OK", "1", "2", "USD", "150.00 USD", "3,750.00 USD", "3,000.00 USD", "0.00 USD"},
+						[]string{"Office 365 E3", "ENTERPRISEPACK", "1,000", "1,200", "-200", "Over", "3", "0", "USD", "276.1234 USD", "276,123.40 USD", "331,348.08 USD", "55,224.68 USD"},
+						// No price: blank cost cells, not 0.
 						[]string{"PROJECTPROFESSIONAL", "PROJECTPROFESSIONAL", "10", "0", "10", "Unused", "0", "0"},
 						// Seats of different products are not added; SUBTOTAL's
 						// value is written as text (Excel computes it again).
 						[]string{"Products over", "", "", "", "", "1", "4", "2"},
 						nil,
+						[]string{"Costs per year, DOA"},
+						[]string{"Currency", "Purchased", "In use", "Over"},
+						[]string{"USD", "279,873.40 USD", "334,348.08 USD", "55,224.68 USD"},
+						nil,
 						[]string{notePurchased},
 						[]string{noteAvailable},
 						[]string{noteOver},
 						[]string{"Disabled and Inactive holding it count users holding the product whose account is disabled, or who have not signed in for 90 days: candidates to reclaim (see Users)."},
+						[]string{noteCosts},
+						[]string{noteUnknown + " Not counted in the costs per year: 1 product."},
 					),
 					"Users": {
 						usersHeader,
@@ -356,15 +379,16 @@ func TestWriteAgencyReport(t *testing.T) {
 					"Purchases": {
 						purchasesHeader,
 						{"4500012345", "SHI", "Visio Plan 2", "VISIOCLIENT", "25", "2025-08-01", "2026-07-31", "-3", "In grace: the term has ended; still counted as purchased."},
-						{"4500012399", "CDW-G", "Office 365 E3", "ENTERPRISEPACK", "1,000", "2026-01-01", "2026-12-31", "150"},
+						{"4500012399", "CDW-G", "Office 365 E3", "ENTERPRISEPACK", "1,000", "2026-01-01", "2026-12-31", "150", "", "276.1234 EUR"},
 						{"Total", "", "", "", "1025"},
 						nil,
 						{"Purchases in force on the report date, including those in the grace period after the term ends."},
 						{"Days to term end counts from the report date; negative means the term has ended and the purchase is in grace."},
 						{"The total follows the table's filter: filter Product to total the seats of one product."},
+						{"Unit price is the price of one seat for one year as the purchase order quotes it; blank when it was not recorded."},
 					},
 				},
-				tables:  map[string][]string{"Summary": {"A9:H12"}, "Purchases": {"A1:I3"}},
+				tables:  map[string][]string{"Summary": {"A9:M12"}, "Purchases": {"A1:J3"}},
 				panes:   panes,
 				filters: map[string]string{"Users": "A1:G4"},
 				fills: map[string]string{
@@ -436,8 +460,11 @@ func TestWriteEnterpriseSummary(t *testing.T) {
 	s := licensing.EnterpriseSummary{
 		Date: reportDate, DataAsOf: dataAsOf, SnapshotID: "snap-20260803", Unattributed: 1, Conflicts: 1,
 		Rows: []licensing.EnterpriseRow{
-			{Agency: "DOA", AgencyName: "Department of Administration", ProductLine: licensing.ProductLine{PartNumber: "VISIOCLIENT", Name: "Visio Plan 2", Purchased: 25, InUse: 20, Available: 5, Status: licensing.ProductOK}},
-			{Agency: "DOA", AgencyName: "Department of Administration", ProductLine: licensing.ProductLine{PartNumber: "ENTERPRISEPACK", Name: "Office 365 E3", Purchased: 1000, InUse: 1200, Available: -200, Status: licensing.ProductOver}},
+			{Agency: "DOA", AgencyName: "Department of Administration", ProductLine: licensing.ProductLine{PartNumber: "VISIOCLIENT", Name: "Visio Plan 2", Purchased: 25, InUse: 20, Available: 5, Status: licensing.ProductOK,
+				Cost: cost("USD", "150", "3750", "3000", "0")}},
+			// Bought in two currencies: each shown, never added.
+			{Agency: "DOA", AgencyName: "Department of Administration", ProductLine: licensing.ProductLine{PartNumber: "ENTERPRISEPACK", Name: "Office 365 E3", Purchased: 1000, InUse: 1200, Available: -200, Status: licensing.ProductOver,
+				Cost: &licensing.ProductCost{Bought: []licensing.Money{{Amount: 100000 * licensing.AmountScale, Currency: "EUR"}, {Amount: 150000 * licensing.AmountScale, Currency: "USD"}}}}},
 			{Agency: "DET", AgencyName: "Department of Enterprise Technology", ProductLine: licensing.ProductLine{PartNumber: "VISIOCLIENT", Name: "Visio Plan 2", Purchased: 5, Available: 5, Status: licensing.ProductUnused}},
 		},
 		Tenant: []licensing.TenantCheckRow{
@@ -458,8 +485,21 @@ func TestWriteEnterpriseSummary(t *testing.T) {
 		return []string{"UPN", "Display name", matched, "Licenses", "Account enabled", "Last sign-in (America/Chicago)", "Reclaim candidate"}
 	}
 	checkBook(t, buf.Bytes(), bookWant{
-		sheets: []string{"Overview", "Agencies", "Tenant check", "Unattributed", "Conflicts"},
+		sheets: []string{"Overview", "Agencies", "Costs", "Tenant check", "Unattributed", "Conflicts"},
 		rows: map[string][][]string{
+			"Costs": {
+				{"Agency", "Agency name", "Currency", "Purchased (year)", "In use (year)", "Over (year)", "Products without a price", "Products in several currencies"},
+				{"DOA", "Department of Administration", "EUR", "100,000.00 EUR", "0.00 EUR", "0.00 EUR", "0", "1"},
+				{"DOA", "Department of Administration", "USD", "153,750.00 USD", "3,000.00 USD", "0.00 USD"},
+				{"DET", "Department of Enterprise Technology", "unknown", "", "", "", "1", "0"},
+				{"Total", "every agency", "EUR", "100,000.00 EUR", "0.00 EUR", "0.00 EUR", "1", "1"},
+				{"Total", "every agency", "USD", "153,750.00 USD", "3,000.00 USD", "0.00 USD"},
+				nil,
+				{noteCosts},
+				{"Amounts in different currencies are never added: an agency or the total with prices in several currencies has a row per currency."},
+				{"A product bought in several currencies adds its cost purchased to each currency, and nothing to In use and Over."},
+				{noteUnknown + " Such products are counted under Products without a price and left out of the amounts."},
+			},
 			"Agencies": {
 				{"Enterprise license summary"},
 				{"Report date", "2026-08-03"},
@@ -468,9 +508,10 @@ func TestWriteEnterpriseSummary(t *testing.T) {
 				{"Unattributed users", "1"},
 				{"Users in conflict", "1"},
 				nil,
-				{"Agency", "Agency name", "Product", "Part number", "Purchased", "In use", "Available/Over", "Status"},
-				{"DOA", "Department of Administration", "Visio Plan 2", "VISIOCLIENT", "25", "20", "5", "OK"},
-				{"DOA", "Department of Administration", "Office 365 E3", "ENTERPRISEPACK", "1,000", "1,200", "-200", "Over"},
+				{"Agency", "Agency name", "Product", "Part number", "Purchased", "In use", "Available/Over", "Status",
+					"Currency", "Unit price (seat, year)", "Cost purchased (year)", "Cost in use (year)", "Cost over (year)"},
+				{"DOA", "Department of Administration", "Visio Plan 2", "VISIOCLIENT", "25", "20", "5", "OK", "USD", "150.00 USD", "3,750.00 USD", "3,000.00 USD", "0.00 USD"},
+				{"DOA", "Department of Administration", "Office 365 E3", "ENTERPRISEPACK", "1,000", "1,200", "-200", "Over", "mixed", "mixed", "100,000.00 EUR; 150,000.00 USD", "mixed", "mixed"},
 				{"DET", "Department of Enterprise Technology", "Visio Plan 2", "VISIOCLIENT", "5", "0", "5", "Unused"},
 				{"Total", "", "", "", "1030", "1220", "-190"},
 				nil,
@@ -478,6 +519,7 @@ func TestWriteEnterpriseSummary(t *testing.T) {
 				{"Available/Over = Purchased − In use; negative means over by that many (Status Over, in red). Unused (grey): purchased, and nobody holds it."},
 				{"The Unattributed and Conflicts sheets list the users no agency's rule matches, and those more than one matches."},
 				{"The totals follow the table's filter: seats of different products do not add up, so filter Product to total one product across agencies."},
+				{noteCosts + " The Costs sheet totals them per agency and currency."},
 			},
 			"Tenant check": {
 				{"Product", "Part number", "Purchased by agencies", "Tenant prepaid", "Consumed", "Difference", "Note"},
@@ -498,8 +540,8 @@ func TestWriteEnterpriseSummary(t *testing.T) {
 				{"y@example.gov", "Y", "department=DOA; companyName=DET", "Visio Plan 2 (group)", "No", "", "account disabled"},
 			},
 		},
-		tables: map[string][]string{"Agencies": {"A8:H11"}, "Tenant check": {"A1:G3"}},
-		panes:  map[string]string{"Overview": "A2", "Agencies": "A9", "Tenant check": "A2", "Unattributed": "A2", "Conflicts": "A2"},
+		tables: map[string][]string{"Agencies": {"A8:M11"}, "Costs": {"A1:H4"}, "Tenant check": {"A1:G3"}},
+		panes:  map[string]string{"Overview": "A2", "Agencies": "A9", "Costs": "A2", "Tenant check": "A2", "Unattributed": "A2", "Conflicts": "A2"},
 		// The Overview's chart of the one agency over (DOA, 200 seats).
 		chart:   []string{"Seats over what was bought, by agency", "Overview&#39;!$C$8<", "Overview&#39;!$A$9<", "Overview&#39;!$C$9<"},
 		filters: map[string]string{"Unattributed": "A1:G2", "Conflicts": "A1:G2"},

@@ -21,7 +21,7 @@ const (
 // cell is one value of a report row with its style and the width it needs.
 // A nil value leaves the cell empty (but styled).
 type cell struct {
-	v     any // string (already safe), int, time.Time or nil
+	v     any // string (already safe), int, time.Time, decimal or nil
 	style int
 	width int
 	// formula, when set, computes the cell; v is its value when written.
@@ -73,6 +73,15 @@ func stamp(t time.Time, loc *time.Location, style int) cell {
 	return cell{v: t, style: style, width: len("2006-01-02 15:04")}
 }
 
+// decimal is a number written as its exact decimal text (money), never
+// through a float.
+type decimal string
+
+// amount returns a number cell of a, exact to its last decimal.
+func amount(a licensing.Amount, style int) cell {
+	return cell{v: decimal(a.Decimal()), style: style, width: len(licensing.GroupThousands(a.String())) + 4}
+}
+
 // blank is an empty cell with a style.
 func blank(style int) cell { return cell{style: style} }
 
@@ -101,7 +110,11 @@ func (g *grid) add(measure bool, cells ...cell) error {
 		if err != nil {
 			return err
 		}
-		if c.v != nil {
+		if d, ok := c.v.(decimal); ok {
+			if err := g.f.SetCellDefault(g.name, ref, string(d)); err != nil {
+				return err
+			}
+		} else if c.v != nil {
 			if err := g.f.SetCellValue(g.name, ref, c.v); err != nil {
 				return err
 			}

@@ -76,11 +76,46 @@ type styles struct {
 	// the right-aligned values.
 	headerNum int
 	note      int
+	// f registers the money styles, one per tone and currency, on first
+	// use (moneyStyle).
+	f     *excelize.File
+	money map[moneyKey]int
+}
+
+// moneyKey names a money style.
+type moneyKey struct {
+	t        tone
+	currency string
+}
+
+// moneyFormat shows an amount with two to four decimals and its currency
+// code, negative in red: 1,234.50 USD.
+func moneyFormat(currency string) string {
+	c := `" ` + currency + `"`
+	return "#,##0.00##" + c + ";[Red]-#,##0.00##" + c
+}
+
+// moneyStyle returns the style of an amount in currency in a row of tone
+// t: right-aligned, with the currency code in its number format.
+func (st *styles) moneyStyle(t tone, currency string) (int, error) {
+	k := moneyKey{t, currency}
+	if id, ok := st.money[k]; ok {
+		return id, nil
+	}
+	s := toneStyle(t)
+	s.CustomNumFmt = ptr(moneyFormat(currency))
+	s.Alignment = cellAlignment(kindInt)
+	id, err := st.f.NewStyle(s)
+	if err != nil {
+		return 0, err
+	}
+	st.money[k] = id
+	return id, nil
 }
 
 // newStyles registers the report styles in f.
 func newStyles(f *excelize.File) (*styles, error) {
-	st := &styles{}
+	st := &styles{f: f, money: map[moneyKey]int{}}
 	formats := [numKinds]*string{kindInt: ptr(intFormat), kindDate: ptr(dateFormat), kindStamp: ptr(stampFormat)}
 	for t := tone(0); t < numTones; t++ {
 		for k := kind(0); k < numKinds; k++ {

@@ -241,6 +241,9 @@ func demoFlow(ctx context.Context, cfg config.Config, a Env, out io.Writer, step
 	if err := demoPayroll(ctx, cfg, a, host, api, out, step); err != nil {
 		return err
 	}
+	if err := demoChargeback(ctx, api, out, step); err != nil {
+		return err
+	}
 	if err := demoProvisioning(ctx, a, api, gen, out, step); err != nil {
 		return err
 	}

@@ -25,17 +25,21 @@ import (
 // import. One row is wrong on purpose.
 func demoLedger(ctx context.Context, api *demoClient, gen *demotenant.Generator, out io.Writer, step func(string, ...any)) error {
 	var b strings.Builder
-	b.WriteString("Agency,PO Number,Product,Quantity,Term Start,Term End,Agreement\r\n")
+	b.WriteString("Agency,PO Number,Product,Quantity,Term Start,Term End,Agreement,Unit Price,Currency\r\n")
 	for _, a := range gen.Agencies() {
 		for _, p := range a.Purchases {
 			start, end, agreement := "2026-07-01", "2027-06-30", licensing.AgreementALaCarte
 			if p.SKU.PartNumber == "ENTERPRISEPACK" || p.SKU.PartNumber == "ENTERPRISEPREMIUM" || p.SKU.PartNumber == "SPE_E3" {
 				start, end, agreement = "2025-07-01", "2028-06-30", licensing.AgreementEnterprise // a three-year enterprise agreement
 			}
-			fmt.Fprintf(&b, "%s,LEGACY-%s-%s,%s,%d,%s,%s,%s\r\n", a.ID, a.ID, strings.ReplaceAll(p.SKU.PartNumber, "_", ""), p.SKU.PartNumber, p.Quantity, start, end, agreement)
+			price, currency := demoPrices[p.SKU.PartNumber], ""
+			if price != "" {
+				currency = "USD"
+			}
+			fmt.Fprintf(&b, "%s,LEGACY-%s-%s,%s,%d,%s,%s,%s,%s,%s\r\n", a.ID, a.ID, strings.ReplaceAll(p.SKU.PartNumber, "_", ""), p.SKU.PartNumber, p.Quantity, start, end, agreement, price, currency)
 		}
 	}
-	b.WriteString("DOA,LEGACY-DOA-VISIO2013,Visio Professional 2013,5,2026-07-01,2027-06-30,a-la-carte\r\n")
+	b.WriteString("DOA,LEGACY-DOA-VISIO2013,Visio Professional 2013,5,2026-07-01,2027-06-30,a-la-carte,,\r\n")
 	csv := []byte(b.String())
 
 	for _, commit := range []bool{false, true} {
@@ -76,6 +80,16 @@ type demoPO struct {
 	withEmail                       bool
 }
 
+// line is the purchase order's one line, with its unit price (USD) when
+// the demo quotes one for the product.
+func (p demoPO) line() map[string]any {
+	l := map[string]any{"sku": p.part, "quantity": p.quantity}
+	if price := demoPrices[p.part]; price != "" {
+		l["unitPrice"], l["currency"] = price, "USD"
+	}
+	return l
+}
+
 func (p demoPO) body(requester string) []byte {
 	docs := []map[string]string{{"kind": "purchase-order", "fileName": "PO-" + p.po + ".pdf", "contentType": "application/pdf",
 		"contentBase64": base64.StdEncoding.EncodeToString(fakes.PDF)}}
@@ -87,7 +101,7 @@ func (p demoPO) body(requester string) []byte {
 		"agency": p.agency, "poNumber": p.po, "reseller": "SHI", "agreement": "a-la-carte", "renewal": false,
 		"activationScenario": p.scenario, "termStart": "2026-08-01",
 		"requester": map[string]string{"name": "Demo Requester", "email": requester},
-		"lines":     []map[string]any{{"sku": p.part, "quantity": p.quantity}},
+		"lines":     []map[string]any{p.line()},
 		"documents": docs,
 	})
 	return b

@@ -165,5 +165,9 @@ func copyPurchase(p licensing.Purchase) licensing.Purchase {
 		t := *p.ActivatedAt
 		p.ActivatedAt = &t
 	}
+	if p.UnitPrice != nil {
+		a := *p.UnitPrice
+		p.UnitPrice = &a
+	}
 	return p
 }

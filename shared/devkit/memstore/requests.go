@@ -168,6 +168,12 @@ func (s *Store) ListRequests(ctx context.Context, f licensing.RequestFilter) ([]
 // copyRequest keeps callers from sharing slices with the store.
 func copyRequest(sr licensing.ServiceRequest) licensing.ServiceRequest {
 	sr.Lines = append([]licensing.RequestLine(nil), sr.Lines...)
+	for i, l := range sr.Lines {
+		if l.UnitPrice != nil {
+			a := *l.UnitPrice
+			sr.Lines[i].UnitPrice = &a
+		}
+	}
 	sr.Documents = append([]licensing.Document(nil), sr.Documents...)
 	sr.History = append([]licensing.Transition(nil), sr.History...)
 	sr.Missing = append([]string(nil), sr.Missing...)

@@ -60,8 +60,14 @@ func TestPurchaseStore(t *testing.T, newStore func(t *testing.T) licensing.Purch
 			full.Replaces = []string{"old-1", "old-2"}
 			full.Reason = `Renewal of "FY2025" – O'Brien's PO ` + strings.Repeat("é", 40000)
 			full = active(full, base.Add(time.Hour))
+			// A unit price with every decimal an Amount holds comes back exact.
+			price := licensing.Amount(1234567)
+			full.UnitPrice, full.Currency = &price, "USD"
 			corr := Purchase("c1", "DOA", -1)
 			corr.Source, corr.Corrects, corr.SRID, corr.Reseller, corr.Agreement = licensing.SourceCorrection, "p2", "", "", ""
+			// A correction with a price of its own; zero is a price.
+			var zero licensing.Amount
+			corr.UnitPrice, corr.Currency = &zero, "EUR"
 			early := Purchase("p9", "DOA", 9)
 			early.TermStart = licensing.NewDate(2024, time.August, 1)
 			other := Purchase("p1", "DOB", 1)

@@ -10,6 +10,9 @@ import (
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 
+// requestPrice is the unit price of Request's line, 299.50.
+var requestPrice = licensing.Amount(2995000)
+
 // Request returns a service request of agency for po, created minutes
 // after a fixed time.
 func Request(id, agency, po string, minutes int) licensing.ServiceRequest {
@@ -17,7 +20,7 @@ func Request(id, agency, po string, minutes int) licensing.ServiceRequest {
 	return licensing.ServiceRequest{
 		ID: id, Agency: agency, PONumber: po, Agreement: licensing.AgreementALaCarte, Scenario: licensing.ScenarioNewCustomer,
 		TermStart: licensing.NewDate(2026, 8, 1), TermEnd: licensing.NewDate(2027, 6, 30),
-		Lines:     []licensing.RequestLine{{SKU: "VISIOCLIENT", SkuID: "c5928f49-12ba-48f7-ada3-0d743a3601d5", Quantity: 25}},
+		Lines:     []licensing.RequestLine{{SKU: "VISIOCLIENT", SkuID: "c5928f49-12ba-48f7-ada3-0d743a3601d5", Quantity: 25, UnitPrice: &requestPrice, Currency: "USD"}},
 		Requester: licensing.Person{Name: "Pat O'Doe", Email: "pat@doa.example.gov"},
 		Status:    licensing.StatusSubmitted, Created: at, Updated: at, Fingerprint: "f-" + id,
 		History: []licensing.Transition{{At: at, To: licensing.StatusSubmitted, By: "pat@doa.example.gov", Why: "complete submission"}},

@@ -116,6 +116,11 @@ type ProvisioningStore interface {
 	// Grants returns every grant of skuID (of all agencies), in no
 	// particular order.
 	Grants(ctx context.Context, skuID string) ([]LicenseGrant, error)
+	// GrantsFor returns the grants of skuID made for agency (in any
+	// state) and those of the users listed (of any agency), each once, in
+	// no particular order: what one agency's groups need, without reading
+	// every agency's grants.
+	GrantsFor(ctx context.Context, skuID, agency string, users []string) ([]LicenseGrant, error)
 	// PutGrant writes g. pre.IfNoneMatch creates only (Stale when one
 	// exists); pre.IfMatch replaces the version read (Stale when it
 	// changed). It returns g with its new ETag.

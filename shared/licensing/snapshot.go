@@ -36,11 +36,24 @@ type Snapshot struct {
 	// or removed).
 	Changes int `json:"changes"`
 	// Requests is how many Graph requests the snapshot took.
-	Requests        int         `json:"requests"`
-	SignInAvailable bool        `json:"signInAvailable"`
-	Notes           []string    `json:"notes,omitempty"`
-	Tenant          []TenantSku `json:"tenant"`
-	Duration        string      `json:"duration"`
+	Requests        int  `json:"requests"`
+	SignInAvailable bool `json:"signInAvailable"`
+	// SignInAsOf is when the sign-in pass the snapshot took its sign-ins
+	// from started (SignInPass names it); zero when sign-ins were read with
+	// the users.
+	SignInAsOf time.Time `json:"signInAsOf,omitzero"`
+	SignInPass string    `json:"signInPass,omitempty"`
+	// AgencyFiles is set when the snapshot also keeps each agency's users
+	// (and the unattributed and conflicting ones) in a file of their own,
+	// snapshots/{id}/agencies/{agency}.jsonl.gz.
+	AgencyFiles bool        `json:"agencyFiles,omitempty"`
+	Notes       []string    `json:"notes,omitempty"`
+	Tenant      []TenantSku `json:"tenant"`
+	Duration    string      `json:"duration"`
+	// Pruned is when retention deleted the snapshot's files (its users);
+	// its counts and usage rows stay for the true-up. Zero while the files
+	// are kept.
+	Pruned time.Time `json:"pruned,omitzero"`
 }
 
 // Usage counts, for one agency (or Unattributed or Conflicted) and one SKU,
@@ -66,19 +79,23 @@ type Usage struct {
 // SnapshotUser is one user as a snapshot keeps it: what the directory says
 // and how the user was attributed. The JSON names are the stored format.
 type SnapshotUser struct {
-	ID                string        `json:"id"`
-	UserPrincipalName string        `json:"upn"`
-	DisplayName       string        `json:"name,omitempty"`
-	Mail              string        `json:"mail,omitempty"`
-	Department        string        `json:"dept,omitempty"`
-	CompanyName       string        `json:"company,omitempty"`
-	OfficeLocation    string        `json:"office,omitempty"`
-	Extension         []string      `json:"ext,omitempty"`
-	UsageLocation     string        `json:"loc,omitempty"`
-	AccountEnabled    bool          `json:"enabled"`
-	Created           time.Time     `json:"created,omitzero"`
-	LastSignIn        *time.Time    `json:"signIn,omitempty"`
-	Licenses          []UserLicense `json:"licenses,omitempty"`
+	ID                string     `json:"id"`
+	UserPrincipalName string     `json:"upn"`
+	DisplayName       string     `json:"name,omitempty"`
+	Mail              string     `json:"mail,omitempty"`
+	Department        string     `json:"dept,omitempty"`
+	CompanyName       string     `json:"company,omitempty"`
+	OfficeLocation    string     `json:"office,omitempty"`
+	Extension         []string   `json:"ext,omitempty"`
+	UsageLocation     string     `json:"loc,omitempty"`
+	AccountEnabled    bool       `json:"enabled"`
+	Created           time.Time  `json:"created,omitzero"`
+	LastSignIn        *time.Time `json:"signIn,omitempty"`
+	// SignInUnknown is set when the user was created after the sign-in
+	// pass the snapshot took its sign-ins from: a missing LastSignIn then
+	// says nothing.
+	SignInUnknown bool          `json:"signInUnknown,omitempty"`
+	Licenses      []UserLicense `json:"licenses,omitempty"`
 	Attribution
 }
 

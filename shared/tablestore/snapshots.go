@@ -62,15 +62,7 @@ func (s *Store) PublishSnapshot(ctx context.Context, snap licensing.Snapshot, us
 	if err := flush(); err != nil {
 		return err
 	}
-	meta, err := encodePayload(snapshotPayloadOf(snap))
-	if err != nil {
-		return internal(op, err)
-	}
-	props := map[string]any{"PartitionKey": pk, "RowKey": metaRow, "SnapshotID": snap.ID}
-	setTime(props, "Taken", snap.Taken)
-	setLong(props, "Snapshot", meta)
-	setSchema(props)
-	b, err := json.Marshal(props)
+	b, err := snapshotMeta(snap)
 	if err != nil {
 		return internal(op, err)
 	}
@@ -151,19 +143,7 @@ func (s *Store) GetSnapshot(ctx context.Context, id string) (licensing.Snapshot,
 	if err != nil {
 		return licensing.Snapshot{}, azerr.Translate(op, "snapshot "+id, err)
 	}
-	props, err := decodeEntity(resp.Value)
-	if err != nil {
-		return licensing.Snapshot{}, internal(op, err)
-	}
-	what := "snapshot " + id
-	if err := checkSchema(props, what); err != nil {
-		return licensing.Snapshot{}, internal(op, err)
-	}
-	var p snapshotPayload
-	if err := decodePayload(getLong(props, "Snapshot"), what, &p); err != nil {
-		return licensing.Snapshot{}, internal(op, err)
-	}
-	return p.snapshot(), nil
+	return s.decodeSnapshot(op, resp.Value)
 }
 
 // ListSnapshots returns the published snapshots taken in [from, to), oldest
@@ -271,9 +251,13 @@ type snapshotPayload struct {
 	Changes         int                `json:"changes"`
 	Requests        int                `json:"requests"`
 	SignInAvailable bool               `json:"signInAvailable"`
+	SignInAsOf      time.Time          `json:"signInAsOf,omitzero"`
+	SignInPass      string             `json:"signInPass,omitempty"`
+	AgencyFiles     bool               `json:"agencyFiles,omitempty"`
 	Notes           []string           `json:"notes,omitempty"`
 	Tenant          []tenantSkuPayload `json:"tenant"`
 	Duration        string             `json:"duration"`
+	Pruned          time.Time          `json:"pruned,omitzero"`
 }
 
 // tenantSkuPayload is one of the tenant's SKUs in a snapshotPayload. Its
@@ -295,12 +279,12 @@ func snapshotPayloadOf(s licensing.Snapshot) snapshotPayload {
 		ID: s.ID, Taken: s.Taken, Full: s.Full, Base: s.Base, UsersFile: s.UsersFile, DeltaLink: s.DeltaLink,
 		Users: s.Users, LicensedUsers: s.LicensedUsers, Agencies: s.Agencies, Unattributed: s.Unattributed,
 		Conflicts: s.Conflicts, AgencyUsers: s.AgencyUsers, Changes: s.Changes, Requests: s.Requests, SignInAvailable: s.SignInAvailable,
-		Notes: s.Notes,
+		Notes: s.Notes, SignInAsOf: s.SignInAsOf, SignInPass: s.SignInPass, AgencyFiles: s.AgencyFiles,
 		Tenant: mapSlice(s.Tenant, func(t licensing.TenantSku) tenantSkuPayload {
 			return tenantSkuPayload{SkuID: t.SkuID, PartNumber: t.PartNumber, CapabilityStatus: t.CapabilityStatus,
 				Enabled: t.Enabled, Warning: t.Warning, Suspended: t.Suspended, LockedOut: t.LockedOut, Consumed: t.Consumed}
 		}),
-		Duration: s.Duration,
+		Duration: s.Duration, Pruned: s.Pruned,
 	}
 }
 
@@ -309,11 +293,11 @@ func (p snapshotPayload) snapshot() licensing.Snapshot {
 		ID: p.ID, Taken: p.Taken, Full: p.Full, Base: p.Base, UsersFile: p.UsersFile, DeltaLink: p.DeltaLink,
 		Users: p.Users, LicensedUsers: p.LicensedUsers, Agencies: p.Agencies, Unattributed: p.Unattributed,
 		Conflicts: p.Conflicts, AgencyUsers: p.AgencyUsers, Changes: p.Changes, Requests: p.Requests, SignInAvailable: p.SignInAvailable,
-		Notes: p.Notes,
+		Notes: p.Notes, SignInAsOf: p.SignInAsOf, SignInPass: p.SignInPass, AgencyFiles: p.AgencyFiles,
 		Tenant: mapSlice(p.Tenant, func(t tenantSkuPayload) licensing.TenantSku {
 			return licensing.TenantSku{SkuID: t.SkuID, PartNumber: t.PartNumber, CapabilityStatus: t.CapabilityStatus,
 				Enabled: t.Enabled, Warning: t.Warning, Suspended: t.Suspended, LockedOut: t.LockedOut, Consumed: t.Consumed}
 		}),
-		Duration: p.Duration,
+		Duration: p.Duration, Pruned: p.Pruned,
 	}
 }

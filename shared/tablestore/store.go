@@ -130,6 +130,7 @@ func New(svc *aztables.ServiceClient, opts Options) *Store {
 	names = append(names, opts.TablePrefix+effectsTable)
 	names = append(names, opts.TablePrefix+seatsTable, opts.TablePrefix+grantsTable, opts.TablePrefix+noticesTable)
 	names = append(names, opts.TablePrefix+enrollmentsTable)
+	names = append(names, opts.TablePrefix+snapJobsTable)
 	return &Store{
 		svc:       svc,
 		agencies:  svc.NewClient(names[0]),

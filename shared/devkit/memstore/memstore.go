@@ -42,6 +42,9 @@ type Store struct {
 	// enrollments are the Enterprise Agreement enrollments by number (see
 	// enrollments.go).
 	enrollments map[string]licensing.Enrollment
+	// snapJobs are the split directory reads and the latest sign-in pass
+	// (see snapjobs.go).
+	snapJobs *snapJobState
 }
 
 var (

@@ -256,6 +256,28 @@ func grantCases() []provisioningCase {
 				t.Errorf("Grants of a SKU without grants = %d, want none", len(got))
 			}
 		}},
+		{"grants for one agency and its members", func(t *testing.T, ctx context.Context, s licensing.ProvisioningStore) {
+			var want []licensing.LicenseGrant
+			for _, g := range []licensing.LicenseGrant{Grant("u1", skuVisio, "DOA"), Grant("u2", skuVisio, "DOA"), Grant("u3", skuVisio, "DET")} {
+				want = append(want, putGrant(t, ctx, s, g, licensing.Precondition{}))
+			}
+			putGrant(t, ctx, s, Grant("u4", skuVisio, "DET"), licensing.Precondition{})
+			putGrant(t, ctx, s, Grant("u5", projectSku, "DOA"), licensing.Precondition{})
+			// u1 is DOA's and listed (returned once), u3 another agency's
+			// member, u9 has no grant; u4 is neither DOA's nor listed.
+			got, err := s.GrantsFor(ctx, skuVisio, "DOA", []string{"u1", "u3", "u9", "u3"})
+			if err != nil {
+				t.Fatalf("GrantsFor: %v", err)
+			}
+			if diff := cmp.Diff(want, got, grantsByUser); diff != "" {
+				t.Errorf("GrantsFor(%s, DOA) (-want +got):\n%s", skuVisio, diff)
+			}
+			if got, err := s.GrantsFor(ctx, projectSku, "DET", nil); err != nil || len(got) != 0 {
+				t.Errorf("GrantsFor of an agency without grants = %+v, %v; want none", got, err)
+			}
+			_, err = s.GrantsFor(ctx, "", "DOA", nil)
+			wantCode(t, "GrantsFor without a SKU", err, licensing.Invalid)
+		}},
 		{"concurrent inserts: exactly one wins", func(t *testing.T, ctx context.Context, s licensing.ProvisioningStore) {
 			for round := 0; round < 5; round++ {
 				user := fmt.Sprintf("u%d", round)

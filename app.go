@@ -153,7 +153,12 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		Location:             cfg.Reporting.Location,
 		DefaultUsageLocation: w.DefaultUsageLocation,
 		CentralIT:            w.CentralIT,
+		Work:                 a.queues.Work(a.workQueue),
 	})
+	// Full snapshots and sign-in passes are read as split work, their
+	// jobs in Table Storage.
+	split := usage.Split{Jobs: a.tables, Segments: cfg.Reporting.SnapshotSegments,
+		PagesPerChunk: cfg.Reporting.SnapshotPagesPerChunk, SignInPassDays: cfg.Reporting.SignInPassDays}
 	a.usage = usage.NewService(usage.Config{
 		Auth:       auth,
 		Runs:       a.runs,
@@ -162,6 +167,7 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		Snapshots:  a.tables,
 		Files:      a.blobs,
 		Sweeper:    a.blobs,
+		Retention:  usage.Retention{Keep: cfg.Reporting.SnapshotRetention, Snapshots: a.tables, Deliveries: a.tables},
 		Directory:  a.graph,
 		Catalog:    a.catalog,
 		Reports:    xlsx.NewReportWriter(xlsx.WithLocation(cfg.Reporting.Location)),
@@ -176,6 +182,8 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		CentralIT:    w.CentralIT,
 		AppURL:       w.AppURL,
 		Effects:      effects,
+		Work:         a.queues.Work(a.workQueue),
+		Split:        split,
 		Provisioning: a.provisioning,
 	})
 	a.renewals = renewals.NewService(renewals.Config{

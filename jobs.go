@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 	"github.com/shared-tenant/licensetrack/shared/provisioning"
@@ -37,8 +39,10 @@ var jobs = map[string]job{
 		},
 	},
 	"snapshot": {
-		about: "read license use from Graph and publish a usage snapshot [--full] [--sign-in]",
-		run:   snapshotJob,
+		about: "read license use from Graph and publish a usage snapshot: the changes since the latest one when it can, " +
+			"else every user in SNAPSHOT_SEGMENTS segments read at once (at most 16) and merged, printing the segments read and users so far " +
+			"[--full: every user even when the changes could be read] [--sign-in: first a sign-in pass over every user, then a full snapshot with it]",
+		run: snapshotJob,
 	},
 	"activation-steps": {
 		about: "run the queued activation steps now, as the host would [--drain: until the queue is empty]",
@@ -80,6 +84,11 @@ var jobs = map[string]job{
 	"true-up": {
 		about: "print an Enterprise Agreement enrollment's true-up worksheet --enrollment EA-1234567 [--current N] [--on 2027-01-15]",
 		run:   trueUpJob,
+	},
+	"retention": {
+		about: "delete the files of snapshots beyond the newest SNAPSHOT_RETENTION (their counts stay 13 months), old report runs, " +
+			"abandoned snapshot parts and old sign-in passes [--dry-run: list what would go, delete nothing]",
+		run: retentionJob,
 	},
 	"activation-sweep": {
 		about: "mark the requests whose steps failed every retry (activation-steps-poison) as failed and tell central IT; " +
@@ -135,20 +144,22 @@ func activationStepsJob(ctx context.Context, a *app, args []string, out io.Write
 	return err
 }
 
-// snapshotJob takes a snapshot and prints what an administrator checks: how
-// much was read, what it cost in Graph requests, and who is not attributed.
+// snapshotJob takes a snapshot in this process, printing a full read's
+// progress, then what an administrator checks: how much was read, what it
+// cost in Graph requests, and who is not attributed.
 func snapshotJob(ctx context.Context, a *app, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("snapshot", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	full := fs.Bool("full", false, "read every user even when an incremental read is possible")
-	signIn := fs.Bool("sign-in", false, "read last sign-in activity (needs Entra ID P1; makes the read a full one)")
+	signIn := fs.Bool("sign-in", false, "read a sign-in pass first (needs Entra ID P1; makes the read a full one)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{"snapshot: " + err.Error()}
 	}
 	if err := a.initStorage(ctx); err != nil {
 		return err
 	}
-	sum, err := a.usage.SnapshotRun(ctx, "cli", usage.SnapshotOptions{Full: *full, SignIn: *signIn}, a.log)
+	progress := func(p usage.SnapProgress) { fmt.Fprintf(out, "  %s\n", p) }
+	sum, err := a.usage.SnapshotRunHere(ctx, "cli", usage.SnapshotOptions{Full: *full, SignIn: *signIn}, progress, a.log)
 	if err != nil {
 		return err
 	}
@@ -187,7 +198,11 @@ func payrollJob(ctx context.Context, a *app, args []string, out io.Writer) error
 	if err := a.initStorage(ctx); err != nil {
 		return err
 	}
-	res, err := a.usage.PayrollRun(ctx, "cli", date, false, opts, a.log)
+	// The run's pieces go through a queue in this process, payrollParallel
+	// at once, instead of the Work function's queue.
+	q := &licensing.LocalQueue{}
+	svc := a.usage.WithWork(q)
+	res, err := svc.PayrollRun(ctx, "cli", date, false, opts, a.log)
 	if res.Run == "" && licensing.ErrorCode(err) == licensing.Invalid {
 		return usageError{"payroll-report --date: " + licensing.ErrorMessage(err) + " Add --force to report " + date.String() + " anyway."}
 	}
@@ -195,11 +210,49 @@ func payrollJob(ctx context.Context, a *app, args []string, out io.Writer) error
 		fmt.Fprintf(out, "%s is not a payroll Monday: nothing to do (use --date to report a given date)\n", res.Date)
 		return nil
 	}
-	fmt.Fprintf(out, "payroll reports %s (snapshot %s): %d agencies, %d files written, %d mails sent, %d already delivered, %d over-consuming\n",
-		res.Date, res.Snapshot, res.Agencies, res.Written, res.Mailed, res.Skipped, res.Over)
 	for _, n := range res.Notes {
 		fmt.Fprintf(out, "  note: %s\n", n)
 	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "payroll reports %s (snapshot %s): %d pieces queued\n", res.Date, res.Snapshot, q.Sent())
+	return drainPayroll(ctx, svc, q, res.Date, out, a)
+}
+
+// payrollParallel is how many pieces of a payroll run the command line runs
+// at once.
+const payrollParallel = 4
+
+// drainPayroll runs a payroll run's pieces in this process, printing its
+// progress as every tenth agency finishes (looked at once a second) and at
+// the end.
+func drainPayroll(ctx context.Context, svc *usage.Service, q *licensing.LocalQueue, date licensing.Date, out io.Writer, a *app) error {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		printed := 0
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Second):
+			}
+			if p, err := svc.PayrollProgress(ctx, date); err == nil && p.Finished()/10 != printed/10 && !p.Complete() {
+				printed = p.Finished()
+				fmt.Fprintf(out, "  %s\n", p)
+			}
+		}
+	}()
+	err := svc.DrainLocal(ctx, q, payrollParallel, a.log)
+	close(stop)
+	<-done
+	p, perr := svc.PayrollProgress(ctx, date)
+	if perr != nil {
+		return errors.Join(err, perr)
+	}
+	fmt.Fprintf(out, "%s\n", p)
 	return err
 }
 
@@ -283,4 +336,25 @@ func trueUpJob(ctx context.Context, a *app, args []string, out io.Writer) error 
 		return err
 	}
 	return renewals.WriteWorksheetText(out, ws)
+}
+
+// retentionJob deletes what retention lets go, or with --dry-run lists it
+// and deletes nothing.
+func retentionJob(ctx context.Context, a *app, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("retention", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	dry := fs.Bool("dry-run", false, "list what would be deleted and delete nothing")
+	if err := fs.Parse(args); err != nil {
+		return usageError{"retention: " + err.Error()}
+	}
+	if !*dry {
+		if err := a.initStorage(ctx); err != nil {
+			return err
+		}
+	}
+	res, err := a.usage.RetentionRun(ctx, "cli", usage.RetentionOptions{DryRun: *dry}, a.log)
+	if werr := res.WriteText(out); err == nil {
+		err = werr
+	}
+	return err
 }

@@ -18,7 +18,8 @@ import (
 // --date` on Azurite and a fake Graph tenant: a date that is not a payroll
 // Monday is refused (exit 2, naming the payroll Mondays around it and
 // --force) before Graph is read or a run recorded; with --force it is
-// reported.
+// reported, its pieces run in the process, and the output ends with the
+// run's progress.
 func TestPayrollJobRefusesOffCalendarDate(t *testing.T) {
 	acct := azuritetest.Account(t)
 	name := azuritetest.Name(t, "pj")
@@ -54,13 +55,24 @@ func TestPayrollJobRefusesOffCalendarDate(t *testing.T) {
 		t.Fatalf("refused: exit %d, %d Graph requests, runs %+v; want 2, none, none\n%s", code, server.Total(), runs(), stdout.String())
 	}
 
+	// Two agencies: the run's pieces (the plan, one per agency, the
+	// summary) run in this process, and the output ends with the progress.
+	store := tablestore.New(tsvc, tablestore.Options{TablePrefix: name})
+	admin := licensing.NewAgencyAdmin(store, licensing.NewAuthorizer(store, []string{"admin@it.example.gov"}, false), nil)
+	for _, id := range []string{"DOA", "DET"} {
+		a := licensing.Agency{ID: id, Name: "Agency " + id, Contacts: []string{"licensing@" + strings.ToLower(id) + ".example.gov"},
+			Attribution: licensing.AttributionRule{Attribute: licensing.AttrDepartment, Values: []string{id}}}
+		if _, _, err := admin.PutAgency(context.Background(), &licensing.Principal{Name: "admin@it.example.gov"}, id, a, licensing.Precondition{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	stdout.Reset()
 	stderr.Reset()
 	code = run([]string{"run", "payroll-report", "--date", "2026-11-24", "--force"}, env, &stdout, &stderr)
-	if code != 0 || !strings.Contains(stdout.String(), "payroll reports 2026-11-24") {
+	if code != 0 || !strings.Contains(stdout.String(), "payroll reports 2026-11-24") || !strings.Contains(stdout.String(), "payroll 2026-11-24: 2 of 2 agencies delivered, summary mailed") {
 		t.Fatalf("forced: exit %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())
 	}
-	if list := runs(); len(list) != 1 || !strings.Contains(list[0].Message, "2026-11-24") {
+	if list := runs(); len(list) != 1 || list[0].Outcome != licensing.RunSucceeded || !strings.Contains(list[0].Message, "2026-11-24") {
 		t.Errorf("runs after the forced run = %+v", list)
 	}
 }

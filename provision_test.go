@@ -50,6 +50,10 @@ type provisionRig struct {
 	mailer licensing.Mailer
 	// location is DEFAULT_USAGE_LOCATION.
 	location string
+	// directory, when set, reads the tenant in place of client; work
+	// receives the pieces of Start.
+	directory licensing.Directory
+	work      licensing.WorkQueue
 }
 
 // userID is the object id of test user n.
@@ -133,11 +137,15 @@ func (r *provisionRig) set(t time.Time) {
 // service builds the service as the app does, with the rig's parts.
 func (r *provisionRig) service() *provisioning.Service {
 	auth := licensing.NewAuthorizer(r.tables, []string{provAdmin}, false)
+	var dir licensing.Directory = r.client
+	if r.directory != nil {
+		dir = r.directory
+	}
 	return provisioning.NewService(provisioning.Config{
 		Auth: auth, Runs: licensing.NewRuns(r.tables, auth, r.clock, nil), Agencies: r.tables, Purchases: r.tables, Seats: r.tables,
-		Directory: r.client, Licenses: r.writer, Mailer: r.mailer,
+		Directory: dir, Licenses: r.writer, Mailer: r.mailer,
 		Effects: licensing.NewEffects(r.tables, r.clock, time.Second), Now: r.clock,
-		DefaultUsageLocation: r.location, CentralIT: []string{"licensing@it.example.gov"},
+		DefaultUsageLocation: r.location, CentralIT: []string{"licensing@it.example.gov"}, Work: r.work,
 	})
 }
 

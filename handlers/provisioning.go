@@ -46,9 +46,10 @@ func (s *Server) provisioningAPI(ctx context.Context, r *Request) (*Response, er
 	}
 }
 
-// provisionGroups is the hourly provisioning run.
+// provisionGroups is the hourly provisioning run: it sends one piece per
+// agency to the work queue, which the Work function runs.
 func (s *Server) provisionGroups(ctx context.Context, _ *TimerInfo, log *slog.Logger) error {
-	_, err := s.provisioning.Run(ctx, provisioning.Options{Trigger: "timer"}, log)
+	_, err := s.provisioning.Start(ctx, provisioning.Options{Trigger: "timer"}, log)
 	return err
 }
 

@@ -137,16 +137,17 @@ func safeHeaderValue(s string) string {
 	}, s)
 }
 
-// payrollReport is the weekly timer: on payroll Mondays it produces and
-// mails the reports; on other Mondays it logs that it skipped.
+// payrollReport is the weekly timer: on payroll Mondays it takes the run's
+// snapshot and starts the run, whose pieces (the Work function) produce and
+// mail the reports; on other Mondays it logs that it skipped.
 func (s *Server) payrollReport(ctx context.Context, t *TimerInfo, log *slog.Logger) error {
 	res, err := s.usage.PayrollRun(ctx, "timer", licensing.Date{}, t.IsPastDue, usage.PayrollOptions{}, log)
 	if err != nil {
 		return err
 	}
 	if res.Run != "" {
-		log.Info("payroll reports delivered", "date", res.Date.String(), "written", res.Written, "mailed", res.Mailed,
-			"alreadyDelivered", res.Skipped, "over", res.Over)
+		log.Info("payroll run under way: the Work function delivers the reports", "date", res.Date.String(), "snapshot", res.Snapshot,
+			"written", res.Written, "mailed", res.Mailed, "alreadyDelivered", res.Skipped, "over", res.Over)
 	}
 	return nil
 }

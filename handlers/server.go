@@ -101,6 +101,11 @@ func New(cfg Config) *Server {
 	s.functions["ActivationSteps"] = queueFunction("msg", s.activationStep)
 	s.functions["ActivationSweep"] = timerFunction("timer", s.activationSweep)
 	s.functions["Work"] = queueFunction("msg", s.work)
+	s.registerWork("payroll", s.payrollWork)
+	s.registerWork("snapshot", s.snapshotWork)
+	s.registerWork("signin", s.snapshotWork)
+	s.functions["SignInPass"] = timerFunction("timer", s.signInPass)
+	s.registerWork("provision", s.provisionWork)
 	s.handleHTTP("LicenseReports", s.licenseReports)
 	s.functions["PayrollReport"] = timerFunction("timer", s.payrollReport)
 	s.functions["UsageAudit"] = timerFunction("timer", s.usageAudit)
@@ -110,6 +115,7 @@ func New(cfg Config) *Server {
 	s.handleHTTP("TrueUp", s.trueUp)
 	s.handleHTTP("Chargeback", s.chargeback)
 	s.functions["RenewalReminders"] = timerFunction("timer", s.renewalReminders)
+	s.functions["Retention"] = timerFunction("timer", s.retention)
 	s.handleHTTP("Pages", s.pages)
 	return s
 }

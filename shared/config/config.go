@@ -43,7 +43,7 @@ var Keys = []Key{
 	{Name: "AzureWebJobsStorage__credential", Owner: "app", Description: "`managedidentity` with the identity-based connection (what the host expects); anything else is refused."},
 	{Name: "STORAGE_PREFIX", Owner: "app", Description: "Put before every table and blob container name, to keep several environments (or test runs) apart in one storage account: lower-case letters and digits, starting with a letter."},
 	{Name: "ACTIVATION_QUEUE", Owner: "app", Default: "activation-steps", Description: "The queue of the activation workflow; the functions' bindings read it as %ACTIVATION_QUEUE%, so set it in the app settings. Its poison queue is the same name with -poison."},
-	{Name: "WORK_QUEUE", Owner: "app", Default: "work-items", Description: "The queue of work split into pieces (a snapshot's segments, a report run's agencies), read by the Work function as %WORK_QUEUE%, so set it in the app settings. Its poison queue is the same name with -poison."},
+	{Name: "WORK_QUEUE", Owner: "app", Default: "work-items", Description: "The queue of work split into pieces (a snapshot's segments, a report run's agencies, a provisioning run's agencies), read by the Work function as %WORK_QUEUE%, so set it in the app settings. Its poison queue is the same name with -poison."},
 	{Name: "STORAGE_TRY_TIMEOUT", Owner: "app", Default: "10s", Description: "How long one attempt of a storage call may wait on Table, Blob or Queue Storage (for its answer, or for each read of a download) before it is retried."},
 	{Name: "STORAGE_OPERATION_TIMEOUT", Owner: "app", Default: "30s", Description: "How long one storage call may take in all, retries included, before it fails as unavailable (HTTP 503 with Retry-After)."},
 	{Name: "ADMINS", Owner: "app", Description: "Central IT administrators: user principal names or object ids (GUIDs), comma-separated. An object id matches the caller's object id only, a user principal name the caller's name only."},
@@ -76,6 +76,10 @@ var Keys = []Key{
 	{Name: "PAYROLL_INTERVAL_DAYS", Owner: "app", Default: "14", Description: "Days between payroll Mondays (a multiple of 7)."},
 	{Name: "REPORT_TIME_ZONE", Owner: "app", Default: "America/Chicago", Description: "The agencies' time zone (IANA name): which day it is for the payroll calendar and report dates."},
 	{Name: "INACTIVE_DAYS", Owner: "app", Default: "90", Description: "Days without a sign-in that flag a licensed user as a candidate to reclaim (when sign-ins can be read)."},
+	{Name: "SNAPSHOT_RETENTION", Owner: "app", Default: "8", Description: "How many of the newest usage snapshots keep their files; older ones keep only their counts (13 months, for the true-up), and their payroll workbooks go."},
+	{Name: "SNAPSHOT_SEGMENTS", Owner: "app", Default: "16", Description: "How many segments of user principal names a full snapshot or sign-in pass is split into, each read by its own work messages (1 to 99)."},
+	{Name: "SNAPSHOT_PAGES_PER_CHUNK", Owner: "app", Default: "150", Description: "How many pages of users one work message of a segment reads before checkpointing and sending the next (1 to 1000)."},
+	{Name: "SIGNIN_PASS_DAYS", Owner: "app", Default: "7", Description: "Age in days of the latest sign-in pass after which the daily SignInPass check starts a new one (1 to 90)."},
 	{Name: "ACTIVATION_WAIT_DAYS", Owner: "app", Default: "14", Description: "How long it keeps looking before asking central IT to confirm the activation by hand."},
 }
 
@@ -131,6 +135,16 @@ type Reporting struct {
 	IntervalDays int
 	Location     *time.Location
 	InactiveDays int
+	// SnapshotRetention is how many of the newest snapshots keep their
+	// files.
+	SnapshotRetention int
+	// SnapshotSegments is how many segments a split read has.
+	SnapshotSegments int
+	// SnapshotPagesPerChunk is how many pages one work message reads.
+	SnapshotPagesPerChunk int
+	// SignInPassDays is the age of the latest sign-in pass after which a
+	// new one starts.
+	SignInPassDays int
 }
 
 // Calendar returns the payroll calendar the settings describe: every
@@ -476,10 +490,22 @@ func loadReporting(cfg *Config, get func(string) string, bad func(string, string
 	} else {
 		r.Location = loc
 	}
-	if n, err := strconv.Atoi(get("INACTIVE_DAYS")); err != nil || n < 1 || n > 3650 {
-		bad("INACTIVE_DAYS", "must be a whole number of days from 1 to 3650")
-	} else {
-		r.InactiveDays = n
+	for _, w := range []struct {
+		name, unit string
+		lo, hi     int
+		into       *int
+	}{
+		{"INACTIVE_DAYS", "days", 1, 3650, &r.InactiveDays},
+		{"SNAPSHOT_RETENTION", "snapshots", 1, 1000, &r.SnapshotRetention},
+		{"SNAPSHOT_SEGMENTS", "segments", 1, 99, &r.SnapshotSegments},
+		{"SNAPSHOT_PAGES_PER_CHUNK", "pages", 1, 1000, &r.SnapshotPagesPerChunk},
+		{"SIGNIN_PASS_DAYS", "days", 1, 90, &r.SignInPassDays},
+	} {
+		if n, err := strconv.Atoi(get(w.name)); err != nil || n < w.lo || n > w.hi {
+			bad(w.name, "must be a whole number of %s from %d to %d", w.unit, w.lo, w.hi)
+		} else {
+			*w.into = n
+		}
 	}
 }
 

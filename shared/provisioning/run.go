@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -31,13 +32,13 @@ func (w *work) seat(id string) *licensing.SeatMember {
 	return &licensing.SeatMember{}
 }
 
-// Run provisions the delegated groups of every agency (or of opts.Agency):
-// it reads the tenant's SKUs, the purchases and each group's members, plans
-// every group (see plan), and then, unless opts.DryRun, makes the removals
-// and assignments in batches of 20 across all groups, reads the changed
-// groups back for errors the directory records, remembers the members and
-// mails the notices that changed. Two runs never act at once (a run lease);
-// a run that finds another under way does nothing and says so.
+// Run provisions the delegated groups of every agency (or of opts.Agency)
+// in this process: a run on demand, from the command line or the demo. A
+// dry run reads the tenant's SKUs, the purchases and each group's members
+// and returns the plan of every group (see plan), writing nothing. Any
+// other run is split as the hourly one is (see Start), one piece per
+// agency, and the pieces run here one after the other through a
+// licensing.LocalQueue; the result gathers what each did.
 func (s *Service) Run(ctx context.Context, opts Options, log *slog.Logger) (Result, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -50,66 +51,56 @@ func (s *Service) Run(ctx context.Context, opts Options, log *slog.Logger) (Resu
 		}
 		return res, err
 	}
-	run := s.cfg.Runs.Start(ctx, Function, opts.Trigger, log)
-	res.RunID = run.ID()
-	release, busy, err := s.cfg.Effects.HoldRun(ctx, "run:"+Function, log)
-	if err != nil || busy != "" {
-		run.Finish(ctx, err, true, busy)
-		if busy != "" {
-			res.Notes = append(res.Notes, busy)
-		}
+	q := &licensing.LocalQueue{}
+	p, err := s.start(ctx, q, opts, &res, log)
+	if err != nil || q.Sent() == 0 {
 		return res, err
 	}
-	defer release()
-	works, err := s.prepare(ctx, opts, &res, log)
+	err = s.drainLocal(ctx, q, &res, log)
+	sort.Slice(res.Agencies, func(i, j int) bool { return res.Agencies[i].Agency < res.Agencies[j].Agency })
+	if pr, perr := s.progressOf(ctx, p); perr == nil {
+		res.Progress = pr.String()
+	}
+	return res, err
+}
+
+// provisionAgency provisions one agency's delegated groups: it plans every
+// group, makes the removals and assignments in batches of 20, reads the
+// changed groups back for errors the directory records, remembers the
+// members and mails the notices that changed. The caller holds the
+// agency's lease. It returns what the piece did, for the run's record.
+func (s *Service) provisionAgency(ctx context.Context, agency string, res *Result, log *slog.Logger) (pieceRecord, error) {
+	works, err := s.prepare(ctx, Options{Agency: agency}, res, log)
 	if err == nil {
-		err = s.execute(ctx, works, &res, log)
+		err = s.execute(ctx, works, res, log)
 	}
 	if err == nil {
-		err = s.settle(ctx, works, &res, log)
+		err = s.settle(ctx, works, res, log)
 	}
 	summarize(works)
-	var added, removed, waiting, failed int
+	rec := pieceRecord{Groups: len(works), Batches: res.Batches, Mailed: res.Mailed, Detail: strings.Join(res.Notes, "; ")}
 	for _, w := range works {
-		added += w.res.Added
-		removed += w.res.Removed
-		waiting += w.res.Waiting
-		failed += w.res.Errors
+		rec.Added += w.res.Added
+		rec.Removed += w.res.Removed
+		rec.Waitlisted += w.res.Waiting
+		rec.Errors += w.res.Errors
 	}
-	run.Add("groups", len(works))
-	run.Add("added", added)
-	run.Add("removed", removed)
-	run.Add("waitlisted", waiting)
-	run.Add("errors", failed)
-	run.Add("write batches", res.Batches)
-	run.Add("mails sent", res.Mailed)
-	run.Finish(ctx, err, false, strings.Join(res.Notes, "; "))
-	log.Info("provisioning run finished", "run", res.RunID, "groups", len(works), "added", added, "removed", removed,
-		"waitlisted", waiting, "errors", failed, "writeBatches", res.Batches, "mailed", res.Mailed)
-	return res, err
+	log.Info("provisioning: agency finished", "groups", rec.Groups, "added", rec.Added, "removed", rec.Removed,
+		"waitlisted", rec.Waitlisted, "errors", rec.Errors, "writeBatches", rec.Batches, "mailed", rec.Mailed)
+	return rec, err
 }
 
 // prepare reads what the run needs and plans every group.
 func (s *Service) prepare(ctx context.Context, opts Options, res *Result, log *slog.Logger) ([]*work, error) {
-	const op = "provisioning.run"
-	agencies, err := s.cfg.Agencies.ListAgencies(ctx)
+	agencies, err := s.agencies(ctx, opts.Agency)
 	if err != nil {
 		return nil, err
 	}
+	var filter licensing.PurchaseFilter
 	if opts.Agency != "" {
-		id := licensing.NormalizeAgencyID(opts.Agency)
-		var one []licensing.Agency
-		for _, a := range agencies {
-			if a.ID == id {
-				one = append(one, a)
-			}
-		}
-		if len(one) == 0 {
-			return nil, licensing.Errorf(op, licensing.NotFound, "There is no agency %q.", id)
-		}
-		agencies = one
+		filter.Agency = licensing.NormalizeAgencyID(opts.Agency)
 	}
-	purchases, err := s.cfg.Purchases.ListPurchases(ctx, licensing.PurchaseFilter{})
+	purchases, err := s.cfg.Purchases.ListPurchases(ctx, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -161,13 +152,21 @@ func (s *Service) prepare(ctx context.Context, opts Options, res *Result, log *s
 			if w.in.known, err = s.known(ctx, a.ID, sku.SkuID); err != nil {
 				return nil, err
 			}
-			if _, ok := grants[sku.SkuID]; !ok {
-				if grants[sku.SkuID], err = s.grants(ctx, sku.SkuID); err != nil {
+			if opts.Agency != "" {
+				// One agency: its own grants and its members', not every
+				// agency's.
+				if w.in.grants, err = s.grantsFor(ctx, sku.SkuID, a.ID, w.in.members); err != nil {
 					return nil, err
 				}
-				byAgency[sku.SkuID] = grantsByAgency(grants[sku.SkuID])
+			} else {
+				if _, ok := grants[sku.SkuID]; !ok {
+					if grants[sku.SkuID], err = s.grants(ctx, sku.SkuID); err != nil {
+						return nil, err
+					}
+					byAgency[sku.SkuID] = grantsByAgency(grants[sku.SkuID])
+				}
+				w.in.grants, w.in.byAgency = grants[sku.SkuID], byAgency[sku.SkuID]
 			}
-			w.in.grants, w.in.byAgency = grants[sku.SkuID], byAgency[sku.SkuID]
 			w.plan = plan(w.in)
 			pr.Plan = w.plan.actions
 			works = append(works, w)
@@ -175,6 +174,23 @@ func (s *Service) prepare(ctx context.Context, opts Options, res *Result, log *s
 		}
 	}
 	return works, nil
+}
+
+// agencies returns every agency, or only the one named by id: an unknown
+// id is NotFound.
+func (s *Service) agencies(ctx context.Context, id string) ([]licensing.Agency, error) {
+	if id == "" {
+		return s.cfg.Agencies.ListAgencies(ctx)
+	}
+	id = licensing.NormalizeAgencyID(id)
+	a, err := s.cfg.Agencies.GetAgency(ctx, id)
+	if licensing.ErrorCode(err) == licensing.NotFound {
+		return nil, licensing.Wrap("provisioning.run", licensing.NotFound, fmt.Sprintf("There is no agency %q.", id), err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []licensing.Agency{a}, nil
 }
 
 // findSku finds the tenant's SKU named by product (a part number or a SKU
@@ -213,6 +229,24 @@ func (s *Service) known(ctx context.Context, agency, sku string) (map[string]lic
 
 func (s *Service) grants(ctx context.Context, sku string) (map[string]licensing.LicenseGrant, error) {
 	list, err := s.cfg.Seats.Grants(ctx, sku)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]licensing.LicenseGrant, len(list))
+	for _, g := range list {
+		out[g.UserID] = g
+	}
+	return out, nil
+}
+
+// grantsFor returns agency's grants of sku and those of its group's
+// members, by user id.
+func (s *Service) grantsFor(ctx context.Context, sku, agency string, members []licensing.GroupMember) (map[string]licensing.LicenseGrant, error) {
+	ids := make([]string, len(members))
+	for i, m := range members {
+		ids[i] = m.ID
+	}
+	list, err := s.cfg.Seats.GrantsFor(ctx, sku, agency, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -46,6 +46,9 @@ type Config struct {
 	DefaultUsageLocation string
 	// CentralIT are told of licensing failures.
 	CentralIT []string
+	// Work receives a scheduled run's pieces, one per agency (Start); the
+	// Work function hands them back to HandleWork.
+	Work licensing.WorkQueue
 
 	Now   func() time.Time
 	NewID func() string
@@ -90,6 +93,9 @@ type Result struct {
 	// usage locations, 20 to a request); Mailed the notices it sent.
 	Batches int
 	Mailed  int
+	// Progress says how many of the agencies planned are done, as the
+	// run's record does, once a run in this process has ended.
+	Progress string
 }
 
 // AgencyResult is one agency's part of a run.

@@ -58,6 +58,9 @@ func (r Result) WriteText(out io.Writer) error {
 	for _, n := range r.Notes {
 		fmt.Fprintf(&w, "  note: %s\n", n)
 	}
+	if r.Progress != "" {
+		fmt.Fprintf(&w, "%s\n", r.Progress)
+	}
 	_, err := io.WriteString(out, w.String())
 	return err
 }

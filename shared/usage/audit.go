@@ -64,6 +64,9 @@ func (s *Service) UsageAudit(ctx context.Context, log *slog.Logger) (AuditResult
 	today := licensing.DateOf(now, s.cfg.Reporting.Calendar.Location)
 	run := "audit-" + today.Time().Format("2006-01")
 	res := AuditResult{Run: run, Date: today}
+	if err := s.auditOnRecentSnapshot(ctx, run, now, log); err != nil {
+		return res, err
+	}
 	done, snap, rd, err := s.startReportRun(ctx, run, today, log)
 	if err != nil {
 		return res, err
@@ -239,4 +242,39 @@ func (s *Service) auditAgencyMail(a licensing.Agency, rows []OverUse, candidates
 	b.WriteString(s.agencyPageText(a.ID))
 	b.WriteString(signInMailText(signIn))
 	return licensing.MailMessage{To: a.Contacts, Subject: fmt.Sprintf("Action needed: %s uses more licenses than it bought", a.ID), Text: b.String()}
+}
+
+// auditSnapshotAge is how old the latest snapshot may be for the audit to
+// report on it rather than read the tenant: a payroll run every two weeks
+// publishes a full one, with sign-ins from the latest pass.
+const auditSnapshotAge = 16 * 24 * time.Hour
+
+// auditOnRecentSnapshot makes the latest snapshot the audit run's own when
+// full snapshots are read as split work (a tenant too large to read in
+// one invocation) and that snapshot is recent: the audit then reads no
+// user from the directory. Otherwise the run takes its snapshot as before.
+func (s *Service) auditOnRecentSnapshot(ctx context.Context, run string, now time.Time, log *slog.Logger) error {
+	if s.cfg.Split.Jobs == nil {
+		return nil
+	}
+	done, err := s.deliveries(ctx, run)
+	if err != nil {
+		return err
+	}
+	if _, ok := done[snapshotKey]; ok {
+		return nil
+	}
+	latest, err := s.cfg.Snapshots.LatestSnapshot(ctx)
+	if licensing.ErrorCode(err) == licensing.NotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if now.Sub(latest.Taken) > auditSnapshotAge {
+		log.Warn("the latest snapshot is too old for the audit; reading the tenant", "snapshot", latest.ID, "taken", latest.Taken)
+		return nil
+	}
+	log.Info("the audit reports on the latest snapshot", "snapshot", latest.ID, "taken", latest.Taken)
+	return s.cfg.Deliveries.PutDelivery(ctx, licensing.Delivery{Run: run, Key: snapshotKey, State: "taken", File: latest.ID, At: now})
 }

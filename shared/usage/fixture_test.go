@@ -22,7 +22,10 @@ type fixture struct {
 	dir      *fakes.Directory
 	// directory replaces dir in the services built after it is set.
 	directory licensing.Directory
-	mail      *fakes.Mailbox
+	// deliveries replaces store as the Deliveries of the services built
+	// after it is set.
+	deliveries licensing.Deliveries
+	mail       *fakes.Mailbox
 	// provisioning is the Provisioning reader of the services built after
 	// it is set.
 	provisioning licensing.ProvisioningReader
@@ -30,8 +33,11 @@ type fixture struct {
 	// after they are set.
 	appURL string
 	links  licensing.Linker
-	clock  time.Time
-	ids    int
+	// split makes the services built after it is set read full snapshots
+	// as split work (two segments, a page a message).
+	split bool
+	clock time.Time
+	ids   int
 }
 
 var admin = &licensing.Principal{Name: fakes.Admin}
@@ -71,10 +77,19 @@ func (f *fixture) service(m licensing.Mailer, reports licensing.ReportWriter) *u
 	if f.directory != nil {
 		dir = f.directory
 	}
+	var deliveries licensing.Deliveries = f.store
+	if f.deliveries != nil {
+		deliveries = f.deliveries
+	}
+	var split usage.Split
+	if f.split {
+		split = usage.Split{Jobs: f.store, Segments: 2, PagesPerChunk: 1}
+	}
 	return usage.NewService(usage.Config{
-		Auth: auth, Runs: licensing.NewRuns(f.store, auth, f.now, f.newID),
+		Split: split,
+		Auth:  auth, Runs: licensing.NewRuns(f.store, auth, f.now, f.newID),
 		Agencies: f.store, Snapshots: f.store, Files: f.store, Directory: dir,
-		Purchases: f.store, Mailer: m, Catalog: fakes.BuiltinCatalog{}, Reports: reports, Deliveries: f.store,
+		Purchases: f.store, Mailer: m, Catalog: fakes.BuiltinCatalog{}, Reports: reports, Deliveries: deliveries,
 		Reporting:    usage.Reporting{Calendar: licensing.PayrollCalendar{Anchor: licensing.NewDate(2026, 1, 5), IntervalDays: 14, Location: chicago}, InactiveDays: 90},
 		CentralIT:    []string{fakes.CentralIT},
 		Effects:      licensing.NewEffects(f.store, f.now, 0),

@@ -13,7 +13,11 @@ import (
 	"github.com/shared-tenant/licensetrack/shared/licensing"
 )
 
-// PayrollRun runs the payroll report as a job and records the run. With
+// PayrollRun runs the payroll report as a job and records the run. With a
+// work queue (Config.Work) it holds the run's lease only to take the
+// snapshot and send the start piece, and returns: the pieces deliver the
+// reports and record the run's progress and end. Without one it runs the
+// pieces in this process before returning. With
 // date zero it decides from the calendar (the weekly timer: a run on a
 // Monday that is not a payroll Monday is recorded as skipped); with a date
 // it reports that date (an admin re-running a missed one), which must be a
@@ -43,8 +47,22 @@ func (s *Service) PayrollRun(ctx context.Context, trigger string, date licensing
 		run.Finish(ctx, err, true, busy)
 		return ReportResult{Date: date, Notes: notes(busy)}, err
 	}
+	if s.cfg.Work != nil {
+		// The run goes on in its pieces, which record its progress and
+		// its end on run; the lease only keeps two starts apart.
+		res := ReportResult{Run: payrollRunName(date), Date: date}
+		err := s.startPayroll(ctx, s.cfg.Work, run, date, opts, &res, log)
+		release()
+		if err != nil {
+			run.Finish(ctx, err, false, "")
+			return res, err
+		}
+		run.Progress(ctx, fmt.Sprintf("payroll %s: snapshot %s; planning the agencies' reports", date, res.Snapshot))
+		log.Info("payroll run started", "date", date.String(), "snapshot", res.Snapshot)
+		return res, nil
+	}
 	defer release()
-	res, err := s.PayrollReport(ctx, date, opts, log)
+	res, err := s.payrollHere(ctx, run, date, opts, log)
 	run.Add("agencies reported", res.Agencies)
 	run.Add("files written", res.Written)
 	run.Add("mails sent", res.Mailed)
@@ -135,6 +153,14 @@ type requestCounter interface{ Requests() int }
 
 // SnapshotRun takes a snapshot as a job, records the run and summarizes it.
 func (s *Service) SnapshotRun(ctx context.Context, trigger string, opts SnapshotOptions, log *slog.Logger) (SnapshotSummary, error) {
+	return s.snapshotRun(ctx, trigger, opts, func(ctx context.Context, _ *licensing.RunRecorder) (licensing.Snapshot, error) {
+		return s.TakeSnapshot(ctx, opts, log)
+	}, log)
+}
+
+// snapshotRun records the run of take, which publishes a snapshot (and may
+// record its progress on the run), and summarizes it.
+func (s *Service) snapshotRun(ctx context.Context, trigger string, opts SnapshotOptions, take func(context.Context, *licensing.RunRecorder) (licensing.Snapshot, error), log *slog.Logger) (SnapshotSummary, error) {
 	run := s.cfg.Runs.Start(ctx, "snapshot", trigger, log)
 	counter, counts := s.cfg.Directory.(requestCounter)
 	before := 0
@@ -142,7 +168,7 @@ func (s *Service) SnapshotRun(ctx context.Context, trigger string, opts Snapshot
 		before = counter.Requests()
 	}
 	started := time.Now()
-	snap, err := s.TakeSnapshot(ctx, opts, log)
+	snap, err := take(ctx, run)
 	sum := SnapshotSummary{Snapshot: snap, Requests: snap.Requests, Took: time.Since(started)}
 	if counts {
 		sum.Requests = counter.Requests() - before

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -87,7 +88,7 @@ func (d diskFiles) Open(_ context.Context, name string) (io.ReadCloser, error) {
 }
 
 // discardMail counts messages and reads their attachments to the end.
-type discardMail struct{ sent int }
+type discardMail struct{ sent atomic.Int64 }
 
 func (m *discardMail) Send(ctx context.Context, msg licensing.MailMessage) error {
 	for _, a := range msg.Attachments {
@@ -98,8 +99,42 @@ func (m *discardMail) Send(ctx context.Context, msg licensing.MailMessage) error
 		io.Copy(io.Discard, rc)
 		rc.Close()
 	}
-	m.sent++
+	m.sent.Add(1)
 	return nil
+}
+
+// benchPayroll is a usage service on a synthetic tenant of users over
+// agencies (each with an E3 line of 98% of its users), its store and its
+// mail, with the workbooks on disk in dir.
+func benchPayroll(b *testing.B, users, agencies int, dir string) (*usage.Service, *memstore.Store, *discardMail) {
+	ctx := context.Background()
+	store := memstore.New()
+	mail := &discardMail{}
+	auth := licensing.NewAuthorizer(store, []string{fakes.Admin}, false)
+	agencyAdmin := licensing.NewAgencyAdmin(store, auth, nil)
+	svc := usage.NewService(usage.Config{
+		Auth: auth, Runs: licensing.NewRuns(store, auth, nil, nil),
+		Agencies: store, Snapshots: store, Purchases: store, Deliveries: store, Files: diskFiles{dir},
+		Directory: synthDirectory{users: users, agencies: agencies}, Mailer: mail, Reports: xlsx.NewReportWriter(),
+		Catalog: fakes.BuiltinCatalog{}, CentralIT: []string{"it@it.example.gov"}, Effects: licensing.NewEffects(store, nil, 0),
+	})
+	admin := &licensing.Principal{Name: fakes.Admin}
+	now := time.Now()
+	var lines []licensing.Purchase
+	for i := 0; i < agencies; i++ {
+		id := fmt.Sprintf("A%03d", i)
+		a := licensing.Agency{ID: id, Name: "Agency " + id, Contacts: []string{"x@a.example.gov"},
+			Attribution: licensing.AttributionRule{Attribute: licensing.AttrDepartment, Values: []string{fmt.Sprintf("Agency %03d", i)}}}
+		if _, _, err := agencyAdmin.PutAgency(ctx, admin, id, a, licensing.Precondition{}); err != nil {
+			b.Fatal(err)
+		}
+		lines = append(lines, licensing.Purchase{ID: "p" + id, Agency: id, SkuID: fakes.SkuE3, Quantity: users / agencies * 98 / 100,
+			TermStart: licensing.NewDate(2026, 7, 1), TermEnd: licensing.NewDate(2027, 6, 30), PONumber: "PO-" + id, ActivatedAt: &now})
+	}
+	if _, err := store.AddPurchases(ctx, lines, "bench", "bench"); err != nil {
+		b.Fatal(err)
+	}
+	return svc, store, mail
 }
 
 // BenchmarkPayrollReport runs a whole payroll report: the snapshot of
@@ -114,40 +149,15 @@ func BenchmarkPayrollReport(b *testing.B) {
 	}
 	ctx := context.Background()
 	for b.Loop() {
-		store := memstore.New()
-		mail := &discardMail{}
-		auth := licensing.NewAuthorizer(store, []string{fakes.Admin}, false)
-		agencyAdmin := licensing.NewAgencyAdmin(store, auth, nil)
-		svc := usage.NewService(usage.Config{
-			Auth: auth, Runs: licensing.NewRuns(store, auth, nil, nil),
-			Agencies: store, Snapshots: store, Purchases: store, Deliveries: store, Files: diskFiles{b.TempDir()},
-			Directory: synthDirectory{users: users, agencies: agencies}, Mailer: mail, Reports: xlsx.NewReportWriter(),
-			Catalog: fakes.BuiltinCatalog{}, CentralIT: []string{"it@it.example.gov"}, Effects: licensing.NewEffects(store, nil, 0),
-		})
-		admin := &licensing.Principal{Name: fakes.Admin}
-		now := time.Now()
-		var lines []licensing.Purchase
-		for i := 0; i < agencies; i++ {
-			id := fmt.Sprintf("A%03d", i)
-			a := licensing.Agency{ID: id, Name: "Agency " + id, Contacts: []string{"x@a.example.gov"},
-				Attribution: licensing.AttributionRule{Attribute: licensing.AttrDepartment, Values: []string{fmt.Sprintf("Agency %03d", i)}}}
-			if _, _, err := agencyAdmin.PutAgency(ctx, admin, id, a, licensing.Precondition{}); err != nil {
-				b.Fatal(err)
-			}
-			lines = append(lines, licensing.Purchase{ID: "p" + id, Agency: id, SkuID: fakes.SkuE3, Quantity: users / agencies * 98 / 100,
-				TermStart: licensing.NewDate(2026, 7, 1), TermEnd: licensing.NewDate(2027, 6, 30), PONumber: "PO-" + id, ActivatedAt: &now})
-		}
-		if _, err := store.AddPurchases(ctx, lines, "bench", "bench"); err != nil {
-			b.Fatal(err)
-		}
+		svc, store, mail := benchPayroll(b, users, agencies, b.TempDir())
 		start := time.Now()
 		res, err := svc.PayrollReport(ctx, licensing.NewDate(2026, 11, 23), usage.PayrollOptions{}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
 		total := time.Since(start)
-		if res.Written != agencies+1 || mail.sent != agencies+1 {
-			b.Fatalf("result %+v, %d mails", res, mail.sent)
+		if res.Written != agencies+1 || mail.sent.Load() != int64(agencies+1) {
+			b.Fatalf("result %+v, %d mails", res, mail.sent.Load())
 		}
 		snap, _ := store.LatestSnapshot(ctx)
 		d, _ := time.ParseDuration(snap.Duration)

@@ -55,12 +55,15 @@ type PayrollOptions struct {
 	Force bool
 }
 
-// PayrollReport produces the payroll-Monday reports of date: a fresh
-// snapshot (kept for the run, so a resumed run reports the same numbers),
-// one workbook per agency and the enterprise summary, mailed to the
-// agencies' contacts and to central IT. Every delivery is recorded, so a
-// retried or crashed run finishes the rest and mails nobody twice. It goes
-// on past an agency that fails and returns the first error at the end.
+// PayrollReport produces the payroll-Monday reports of date in this
+// process: a fresh snapshot (kept for the run, so a resumed run reports the
+// same numbers), one workbook per agency and the enterprise summary, mailed
+// to the agencies' contacts and to central IT. It runs the same pieces as a
+// run split over the work queue (the plan, one piece per agency, the
+// summary once every agency finished), localParallel at once, each retried
+// once; an agency whose retry fails too is recorded failed and named in the
+// summary. Every delivery is recorded, so a rerun finishes the rest and
+// mails nobody twice. It returns the first error of a piece that failed.
 func (s *Service) PayrollReport(ctx context.Context, date licensing.Date, opts PayrollOptions, log *slog.Logger) (ReportResult, error) {
 	const op = "reports.payroll"
 	if log == nil {
@@ -69,77 +72,21 @@ func (s *Service) PayrollReport(ctx context.Context, date licensing.Date, opts P
 	if s.cfg.Reports == nil || s.cfg.Deliveries == nil {
 		return ReportResult{}, licensing.Errorf(op, licensing.Internal, "Reports are not configured.")
 	}
-	run := payrollRunName(date)
-	res := ReportResult{Run: run, Date: date}
-	done, snap, rd, err := s.startReportRun(ctx, run, date, log)
-	if err != nil {
+	return s.payrollHere(ctx, nil, date, opts, log)
+}
+
+// payrollHere runs the payroll of date through a queue in this process,
+// recording its progress on rec when not nil.
+func (s *Service) payrollHere(ctx context.Context, rec *licensing.RunRecorder, date licensing.Date, opts PayrollOptions, log *slog.Logger) (ReportResult, error) {
+	res := ReportResult{Run: payrollRunName(date), Date: date}
+	q := &licensing.LocalQueue{}
+	if err := s.startPayroll(ctx, q, rec, date, opts, &res, log); err != nil {
 		return res, err
 	}
-	res.Snapshot = snap.ID
-	signIn := signInNote(snap)
-	if signIn != "" {
-		res.Notes = append(res.Notes, signIn)
-	}
-	resend := map[string]bool{}
-	for _, r := range opts.Resend {
-		resend[strings.ToUpper(strings.TrimSpace(r))] = true
-	}
-	var todo []licensing.Agency
-	for _, a := range rd.agencies {
-		if s.needsDelivery(done[a.ID], resend[a.ID], &res) {
-			todo = append(todo, a)
-		}
-	}
-	wantSummary := s.needsDelivery(done[enterpriseKey], resend[strings.ToUpper(enterpriseKey)], &res)
-	spool, err := s.spoolUsers(ctx, snap, rd, todo, wantSummary)
-	if err != nil {
-		return res, err
-	}
-	defer spool.close()
-	res.Agencies = len(rd.agencies)
-	for _, a := range rd.agencies {
-		if s.agencyReport(a, rd, snap, date).Over() {
-			res.Over++
-		}
-	}
-	var firstErr error
-	note := func(err error, what string) {
-		log.Error("report delivery failed", "report", what, "error", err)
-		res.Notes = append(res.Notes, what+": "+licensing.ErrorMessage(err))
-		if firstErr == nil {
-			firstErr = err
-		}
-	}
-	for _, a := range todo {
-		if err := ctx.Err(); err != nil {
-			return res, licensing.Wrap(op, licensing.Unavailable, "The run was stopped; run it again to finish.", err)
-		}
-		r := s.agencyReport(a, rd, snap, date)
-		file := fmt.Sprintf("reports/payroll/%s/%s.xlsx", date, a.ID)
-		err := s.deliver(ctx, run, a.ID, file, done[a.ID], &res, func(w io.Writer) error {
-			var missing string
-			if r.Provisioning, missing = s.provisioningOf(ctx, a, log); missing != "" {
-				res.Notes = append(res.Notes, missing)
-			}
-			return s.cfg.Reports.WriteAgencyReport(w, r, spool.source(a.ID))
-		}, func() licensing.MailMessage { return s.agencyReportMail(r, signIn) }, log)
-		if err != nil {
-			note(err, a.ID)
-		}
-	}
-	if wantSummary {
-		sum := s.enterpriseSummary(rd, snap, date)
-		file := fmt.Sprintf("reports/payroll/%s/%s.xlsx", date, enterpriseKey)
-		err := s.deliver(ctx, run, enterpriseKey, file, done[enterpriseKey], &res, func(w io.Writer) error {
-			return s.cfg.Reports.WriteEnterpriseSummary(w, sum, spool.source(licensing.Unattributed), spool.source(licensing.Conflicted))
-		}, func() licensing.MailMessage { return s.summaryMail(sum, signIn) }, log)
-		if err != nil {
-			note(err, enterpriseKey)
-		}
-	}
+	err := s.drain(ctx, q, localParallel, &res, log)
 	log.Info("payroll reports", "date", date.String(), "agencies", res.Agencies, "written", res.Written, "mailed", res.Mailed,
 		"alreadyDelivered", res.Skipped, "over", res.Over, "unconfirmed", len(res.Unconfirmed))
-	return res, firstErr
+	return res, err
 }
 
 // startReportRun reads what a report run (payroll or audit) starts from:
@@ -507,7 +454,15 @@ func (s *Service) spoolUsers(ctx context.Context, snap licensing.Snapshot, rd *r
 	if s.cfg.Reporting.InactiveDays > 0 {
 		cutoff = snap.Taken.AddDate(0, 0, -s.cfg.Reporting.InactiveDays)
 	}
-	err = s.ReadSnapshotUsers(ctx, snap, func(u licensing.SnapshotUser) error {
+	read := s.ReadSnapshotUsers
+	if len(todo) == 1 && !summary {
+		// One agency's piece reads only that agency's users (its own file
+		// when the snapshot has one).
+		read = func(ctx context.Context, snap licensing.Snapshot, fn func(licensing.SnapshotUser) error) error {
+			return s.ReadAgencyUsers(ctx, snap, todo[0].ID, fn)
+		}
+	}
+	err = read(ctx, snap, func(u licensing.SnapshotUser) error {
 		if !u.Licensed() {
 			return nil
 		}
@@ -572,9 +527,9 @@ func (s *Service) userLine(u licensing.SnapshotUser, rd *reportData, signIn bool
 	switch {
 	case !u.AccountEnabled:
 		line.Reclaim = "account disabled"
-	case signIn && u.LastSignIn == nil:
+	case signIn && u.LastSignIn == nil && !u.SignInUnknown:
 		line.Reclaim = "never signed in"
-	case signIn && !cutoff.IsZero() && u.LastSignIn.Before(cutoff):
+	case signIn && !cutoff.IsZero() && u.LastSignIn != nil && u.LastSignIn.Before(cutoff):
 		line.Reclaim = fmt.Sprintf("no sign-in for %d days", s.cfg.Reporting.InactiveDays)
 	}
 	return line

@@ -158,15 +158,20 @@ func TestPayrollReportNumbers(t *testing.T) {
 	}
 }
 
-// flakyMailer fails the nth send and the ones after it, once.
+// flakyMailer fails the nth send and the one after it (the retry of the
+// piece whose mail failed).
 type flakyMailer struct {
 	*fakes.Mailbox
+	mu            sync.Mutex
 	failAt, calls int
 }
 
 func (m *flakyMailer) Send(ctx context.Context, msg licensing.MailMessage) error {
+	m.mu.Lock()
 	m.calls++
-	if m.calls == m.failAt {
+	fail := m.calls == m.failAt || m.calls == m.failAt+1
+	m.mu.Unlock()
+	if fail {
 		return licensing.Wrap("mail", licensing.Unavailable, "", errors.New("mail server down"))
 	}
 	return m.Mailbox.Send(ctx, msg)

@@ -20,6 +20,9 @@ type Config struct {
 	// Sweeper lists and deletes the ad-hoc workbooks whose download links
 	// have expired (SweepWorkbooks); nil keeps them.
 	Sweeper licensing.FileSweeper
+	// Retention says which snapshots and report files Retain keeps, and
+	// deletes the rest.
+	Retention Retention
 	// Directory is the tenant (Microsoft Graph).
 	Directory licensing.Directory
 	Catalog   licensing.CatalogSource
@@ -32,6 +35,12 @@ type Config struct {
 	// Effects makes each mail happen once, and keeps two copies of a
 	// scheduled run from acting at once.
 	Effects *licensing.Effects
+	// Work carries the pieces of split work (one payroll agency per
+	// message); nil runs a payroll run's pieces in the calling process.
+	Work licensing.WorkQueue
+	// Split configures snapshots and sign-in passes read as split work
+	// (StartSnapshot, StartSignInPass).
+	Split Split
 	// Provisioning reads where the agencies' delegated groups stand, for
 	// the Provisioning sheet of their payroll workbooks; nil leaves the
 	// sheet out.

@@ -28,7 +28,7 @@ func signInUnavailableNote(why string) string {
 
 // signInNote returns "" when snap holds sign-in activity, else the sentence
 // saying why it does not: the note the snapshot recorded when the directory
-// refused it, or that the snapshot was read without it.
+// refused it, or that the snapshot holds none.
 func signInNote(snap licensing.Snapshot) string {
 	if snap.SignInAvailable {
 		return ""
@@ -38,7 +38,7 @@ func signInNote(snap licensing.Snapshot) string {
 			return n
 		}
 	}
-	return signInUnavailable + "snapshot " + snap.ID + " was read without it (payroll and audit runs read it, and so does handler run snapshot --sign-in)."
+	return signInUnavailable + "snapshot " + snap.ID + " holds none: a full snapshot takes sign-ins from the latest sign-in pass, when one was read before it (the daily SignInPass check reads one when the latest is older than SIGNIN_PASS_DAYS; handler run snapshot --sign-in reads one first), and an incremental one takes none."
 }
 
 // signInMailText is the paragraph a report mail adds when sign-in activity

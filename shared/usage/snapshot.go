@@ -63,28 +63,10 @@ func (s *Service) TakeSnapshot(ctx context.Context, opts SnapshotOptions, log *s
 		return licensing.Snapshot{}, err
 	}
 	snap.Agencies = len(agencies)
-	at := licensing.NewAttributor(agencies)
-	for _, g := range at.Groups() {
-		var ids []string
-		err := s.cfg.Directory.GroupUserMembers(ctx, g, func(m licensing.GroupMember) error {
-			ids = append(ids, m.ID)
-			return nil
-		})
-		if licensing.ErrorCode(err) == licensing.NotFound {
-			snap.Notes = append(snap.Notes, fmt.Sprintf("Group %s named by an attribution rule does not exist; nobody is attributed through it.", g))
-		} else if err != nil {
-			return licensing.Snapshot{}, err
-		}
-		at.SetMembers(g, ids)
-		log.Info("group members read", "group", g, "users", len(ids))
-	}
-
-	tenant, err := s.cfg.Directory.SubscribedSkus(ctx)
+	at, err := s.attributor(ctx, agencies, &snap, log)
 	if err != nil {
 		return licensing.Snapshot{}, err
 	}
-	sort.Slice(tenant, func(i, j int) bool { return tenant[i].SkuID < tenant[j].SkuID })
-	snap.Tenant = tenant
 
 	var prev *licensing.Snapshot
 	if p, err := s.cfg.Snapshots.LatestSnapshot(ctx); err == nil {
@@ -154,6 +136,34 @@ func (s *Service) TakeSnapshot(ctx context.Context, opts SnapshotOptions, log *s
 	log.Info("snapshot published", "id", snap.ID, "full", snap.Full, "users", snap.Users, "licensed", snap.LicensedUsers,
 		"unattributed", snap.Unattributed, "conflicts", snap.Conflicts, "requests", snap.Requests)
 	return snap, nil
+}
+
+// attributor returns the agencies' attributor with the members of the
+// groups their rules name, and sets snap's tenant SKUs; a missing group is
+// noted on snap.
+func (s *Service) attributor(ctx context.Context, agencies []licensing.Agency, snap *licensing.Snapshot, log *slog.Logger) (*licensing.Attributor, error) {
+	at := licensing.NewAttributor(agencies)
+	for _, g := range at.Groups() {
+		var ids []string
+		err := s.cfg.Directory.GroupUserMembers(ctx, g, func(m licensing.GroupMember) error {
+			ids = append(ids, m.ID)
+			return nil
+		})
+		if licensing.ErrorCode(err) == licensing.NotFound {
+			snap.Notes = append(snap.Notes, fmt.Sprintf("Group %s named by an attribution rule does not exist; nobody is attributed through it.", g))
+		} else if err != nil {
+			return nil, err
+		}
+		at.SetMembers(g, ids)
+		log.Info("group members read", "group", g, "users", len(ids))
+	}
+	tenant, err := s.cfg.Directory.SubscribedSkus(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(tenant, func(i, j int) bool { return tenant[i].SkuID < tenant[j].SkuID })
+	snap.Tenant = tenant
+	return at, nil
 }
 
 // readChanges reads the changes since prev (only those are held in memory),
@@ -264,6 +274,12 @@ type userSink struct {
 	agencies map[string]int
 
 	unattributed, conflicts int
+	// signInAsOf, when set, is when the sign-in pass the users' sign-ins
+	// come from started: a user created after it without a sign-in is
+	// marked SignInUnknown and not counted as never signed in.
+	signInAsOf time.Time
+	// also, when set, gets every user as written.
+	also func(licensing.SnapshotUser) error
 }
 
 func newUserSink(w io.Writer, at *licensing.Attributor) *userSink {
@@ -277,6 +293,7 @@ func newUserSink(w io.Writer, at *licensing.Attributor) *userSink {
 func (s *userSink) add(d licensing.DirectoryUser) error {
 	a := s.at.Attribute(d)
 	u := snapshotUser(d, a)
+	u.SignInUnknown = u.LastSignIn == nil && !s.signInAsOf.IsZero() && u.Created.After(s.signInAsOf)
 	s.users++
 	if u.Licensed() {
 		s.licensed++
@@ -309,12 +326,15 @@ func (s *userSink) add(d licensing.DirectoryUser) error {
 		if !u.AccountEnabled {
 			c.Disabled++
 		}
-		if u.LastSignIn == nil {
+		if u.LastSignIn == nil && !u.SignInUnknown {
 			c.NeverSignedIn++
 		}
 	}
 	if err := s.enc.Encode(u); err != nil {
 		return licensing.Wrap("snapshot.write", licensing.Unavailable, "", err)
+	}
+	if s.also != nil {
+		return s.also(u)
 	}
 	return nil
 }

@@ -60,7 +60,7 @@ func demoProvisioning(ctx context.Context, a Env, api *demoClient, gen *demotena
 	if err != nil {
 		return err
 	}
-	step("the run over every agency's delegated groups, as the hourly ProvisionGroups timer makes it:")
+	step("the run over every agency's delegated groups, one piece per agency as the hourly ProvisionGroups timer sends them to WORK_QUEUE (here through a queue in this process):")
 	if err := writeSummary(out, res); err != nil {
 		return err
 	}

@@ -31,12 +31,22 @@ func demoPayroll(ctx context.Context, cfg config.Config, a Env, host *funchost.H
 	}
 	step("payroll report for payroll Monday %s (the latest one): a fresh snapshot, one workbook per agency, the enterprise summary, mail", date)
 	started := time.Now()
-	res, err := a.Usage.PayrollRun(ctx, "demo", date, false, usage.PayrollOptions{}, a.Log)
+	// The run's pieces (the plan, one per agency, the summary) go through
+	// a queue in this process, four at a time.
+	q := &licensing.LocalQueue{}
+	svc := a.Usage.WithWork(q)
+	res, err := svc.PayrollRun(ctx, "demo", date, false, usage.PayrollOptions{}, a.Log)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "    %d agencies, %d workbooks written, %d mails sent, %d already delivered, %d agencies over, in %s\n",
-		res.Agencies, res.Written, res.Mailed, res.Skipped, res.Over, time.Since(started).Round(time.Millisecond))
+	if err := svc.DrainLocal(ctx, q, 4, a.Log); err != nil {
+		return err
+	}
+	progress, err := svc.PayrollProgress(ctx, date)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "    %s (snapshot %s; %d pieces of work), in %s\n", progress, res.Snapshot, q.Sent(), time.Since(started).Round(time.Millisecond))
 
 	dir := filepath.Join("out", "payroll-"+date.String())
 	n, err := copyBlobs(ctx, a.Blobs, fmt.Sprintf("reports/payroll/%s/", date), dir)

@@ -46,7 +46,12 @@ type Snapshot struct {
 	// AgencyFiles is set when the snapshot also keeps each agency's users
 	// (and the unattributed and conflicting ones) in a file of their own,
 	// snapshots/{id}/agencies/{agency}.jsonl.gz.
-	AgencyFiles bool        `json:"agencyFiles,omitempty"`
+	AgencyFiles bool `json:"agencyFiles,omitempty"`
+	// SegmentEnds are lower-cased user principal names that cut the
+	// snapshot's users into parts of about equal size, ascending: the next
+	// full read splits its segments there, so that each holds about as
+	// many users.
+	SegmentEnds []string    `json:"segmentEnds,omitempty"`
 	Notes       []string    `json:"notes,omitempty"`
 	Tenant      []TenantSku `json:"tenant"`
 	Duration    string      `json:"duration"`

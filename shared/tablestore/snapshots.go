@@ -254,6 +254,7 @@ type snapshotPayload struct {
 	SignInAsOf      time.Time          `json:"signInAsOf,omitzero"`
 	SignInPass      string             `json:"signInPass,omitempty"`
 	AgencyFiles     bool               `json:"agencyFiles,omitempty"`
+	SegmentEnds     []string           `json:"segmentEnds,omitempty"`
 	Notes           []string           `json:"notes,omitempty"`
 	Tenant          []tenantSkuPayload `json:"tenant"`
 	Duration        string             `json:"duration"`
@@ -279,7 +280,7 @@ func snapshotPayloadOf(s licensing.Snapshot) snapshotPayload {
 		ID: s.ID, Taken: s.Taken, Full: s.Full, Base: s.Base, UsersFile: s.UsersFile, DeltaLink: s.DeltaLink,
 		Users: s.Users, LicensedUsers: s.LicensedUsers, Agencies: s.Agencies, Unattributed: s.Unattributed,
 		Conflicts: s.Conflicts, AgencyUsers: s.AgencyUsers, Changes: s.Changes, Requests: s.Requests, SignInAvailable: s.SignInAvailable,
-		Notes: s.Notes, SignInAsOf: s.SignInAsOf, SignInPass: s.SignInPass, AgencyFiles: s.AgencyFiles,
+		Notes: s.Notes, SignInAsOf: s.SignInAsOf, SignInPass: s.SignInPass, AgencyFiles: s.AgencyFiles, SegmentEnds: s.SegmentEnds,
 		Tenant: mapSlice(s.Tenant, func(t licensing.TenantSku) tenantSkuPayload {
 			return tenantSkuPayload{SkuID: t.SkuID, PartNumber: t.PartNumber, CapabilityStatus: t.CapabilityStatus,
 				Enabled: t.Enabled, Warning: t.Warning, Suspended: t.Suspended, LockedOut: t.LockedOut, Consumed: t.Consumed}
@@ -293,7 +294,7 @@ func (p snapshotPayload) snapshot() licensing.Snapshot {
 		ID: p.ID, Taken: p.Taken, Full: p.Full, Base: p.Base, UsersFile: p.UsersFile, DeltaLink: p.DeltaLink,
 		Users: p.Users, LicensedUsers: p.LicensedUsers, Agencies: p.Agencies, Unattributed: p.Unattributed,
 		Conflicts: p.Conflicts, AgencyUsers: p.AgencyUsers, Changes: p.Changes, Requests: p.Requests, SignInAvailable: p.SignInAvailable,
-		Notes: p.Notes, SignInAsOf: p.SignInAsOf, SignInPass: p.SignInPass, AgencyFiles: p.AgencyFiles,
+		Notes: p.Notes, SignInAsOf: p.SignInAsOf, SignInPass: p.SignInPass, AgencyFiles: p.AgencyFiles, SegmentEnds: p.SegmentEnds,
 		Tenant: mapSlice(p.Tenant, func(t tenantSkuPayload) licensing.TenantSku {
 			return licensing.TenantSku{SkuID: t.SkuID, PartNumber: t.PartNumber, CapabilityStatus: t.CapabilityStatus,
 				Enabled: t.Enabled, Warning: t.Warning, Suspended: t.Suspended, LockedOut: t.LockedOut, Consumed: t.Consumed}

@@ -167,7 +167,14 @@ func (s *Service) startJob(ctx context.Context, kind string, opts StartOptions, 
 		}
 		job.DeltaLink = res.DeltaLink
 	}
-	ranges := segmentRanges(s.cfg.Split.segments())
+	// The segments are cut where the latest snapshot's names split evenly.
+	var ends []string
+	if latest, err := s.cfg.Snapshots.LatestSnapshot(ctx); err == nil {
+		ends = latest.SegmentEnds
+	} else if licensing.ErrorCode(err) != licensing.NotFound {
+		return licensing.SnapJob{}, err
+	}
+	ranges := segmentRangesFrom(s.cfg.Split.segments(), ends)
 	job.Segments = len(ranges)
 	segs := make([]licensing.SnapSegment, len(ranges))
 	for i, r := range ranges {

@@ -156,6 +156,7 @@ func (s *Service) mergeSnapshot(ctx context.Context, job licensing.SnapJob, segs
 	snap.Users, snap.LicensedUsers = sink.users, sink.licensed
 	snap.Unattributed, snap.Conflicts = sink.unattributed, sink.conflicts
 	snap.AgencyUsers = sink.agencies
+	snap.SegmentEnds = sink.names.ends()
 	snap.Duration = s.now().Sub(job.Started).Round(time.Millisecond).String()
 	if err := s.cfg.Snapshots.PublishSnapshot(ctx, snap, sink.usage()); err != nil {
 		return err

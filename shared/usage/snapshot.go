@@ -125,6 +125,7 @@ func (s *Service) TakeSnapshot(ctx context.Context, opts SnapshotOptions, log *s
 	snap.Users, snap.LicensedUsers = sink.users, sink.licensed
 	snap.Unattributed, snap.Conflicts = sink.unattributed, sink.conflicts
 	snap.AgencyUsers = sink.agencies
+	snap.SegmentEnds = sink.names.ends()
 	if incremental {
 		snap.Changes = res.Users
 	}
@@ -280,10 +281,12 @@ type userSink struct {
 	signInAsOf time.Time
 	// also, when set, gets every user as written.
 	also func(licensing.SnapshotUser) error
+	// names samples the users' names for the snapshot's SegmentEnds.
+	names *nameSample
 }
 
 func newUserSink(w io.Writer, at *licensing.Attributor) *userSink {
-	s := &userSink{at: at, counts: map[[2]string]*licensing.Usage{}, agencies: map[string]int{}}
+	s := &userSink{at: at, counts: map[[2]string]*licensing.Usage{}, agencies: map[string]int{}, names: newNameSample()}
 	s.bw = bufio.NewWriterSize(w, 256<<10)
 	s.zw, _ = gzip.NewWriterLevel(s.bw, gzip.BestSpeed)
 	s.enc = json.NewEncoder(s.zw)
@@ -295,6 +298,7 @@ func (s *userSink) add(d licensing.DirectoryUser) error {
 	u := snapshotUser(d, a)
 	u.SignInUnknown = u.LastSignIn == nil && !s.signInAsOf.IsZero() && u.Created.After(s.signInAsOf)
 	s.users++
+	s.names.add(u.UserPrincipalName)
 	if u.Licensed() {
 		s.licensed++
 		s.agencies[a.Agency]++

@@ -15,13 +15,14 @@ import (
 )
 
 // splitService is a usage service on the rig's Graph client, tables and
-// blobs that reads full snapshots in segments of one page a chunk.
-func (r *snapshotRig) splitService(segments int) *usage.Service {
+// blobs that reads full snapshots in that many segments, pagesPerChunk
+// pages a chunk (0: the default, SNAPSHOT_PAGES_PER_CHUNK's).
+func (r *snapshotRig) splitService(segments, pagesPerChunk int) *usage.Service {
 	auth := licensing.NewAuthorizer(r.tables, []string{"admin@it.example.gov"}, false)
 	return usage.NewService(usage.Config{
 		Auth: auth, Runs: licensing.NewRuns(r.tables, auth, nil, nil), Agencies: r.tables, Snapshots: r.tables,
 		Files: r.blobs, Sweeper: r.blobs, Directory: r.client, Catalog: fakes.BuiltinCatalog{},
-		Split: usage.Split{Jobs: r.tables, Segments: segments, PagesPerChunk: 1},
+		Split: usage.Split{Jobs: r.tables, Segments: segments, PagesPerChunk: pagesPerChunk},
 	})
 }
 
@@ -52,7 +53,7 @@ func TestSplitSnapshotAgainstGraphAndAzurite(t *testing.T) {
 			r.tenant.UpdateUser(first.ID, func(u *graphfake.User) { u.UserPrincipalName = "zz-moved-" + u.UserPrincipalName })
 		}
 	}
-	svc := r.splitService(99)
+	svc := r.splitService(99, 1)
 	ctx := context.Background()
 	var progress []usage.SnapProgress
 	sum, err := svc.SnapshotRunHere(ctx, "test", usage.SnapshotOptions{Full: true}, func(p usage.SnapProgress) { progress = append(progress, p) }, slog.New(slog.DiscardHandler))

@@ -12,14 +12,8 @@ type upnRange struct {
 	from, to string
 }
 
-// contains reports whether upn lies in r, both ends included.
-func (r upnRange) contains(upn string) bool {
-	if r.from == "" && r.to == "" {
-		return true
-	}
-	upn = strings.ToLower(upn)
-	return (r.from == "" || upn >= r.from) && (r.to == "" || upn <= r.to)
-}
+// active reports whether r restricts anything.
+func (r upnRange) active() bool { return r.from != "" || r.to != "" }
 
 // parseFilter parses $filter: empty, or one or two clauses
 // "userPrincipalName ge|le '<literal>'" joined by "and", where a literal

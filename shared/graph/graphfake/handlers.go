@@ -91,7 +91,8 @@ func parseTop(q url.Values, def, max int) (int, *reply) {
 // token is the content of the fake's skip and delta tokens. Graph's tokens
 // are opaque; these are base64 JSON so that a garbled one is detected.
 type token struct {
-	Kind   string `json:"k"`           // "list", "delta", "skip"
+	Kind   string `json:"k"`           // "list", "range", "delta", "skip"
+	Key    string `json:"p,omitempty"` // range: the last principal name served
 	Epoch  uint64 `json:"e,omitempty"` // delta and skip
 	Since  int64  `json:"s,omitempty"` // skip: -1 for an initial round
 	Upto   uint64 `json:"u,omitempty"` // delta: state; skip: round's end
@@ -130,11 +131,15 @@ func (s *Server) listUsers(base string, q url.Values) reply {
 	if errRep != nil {
 		return *errRep
 	}
-	start, errRep := pageStart(q)
+	filter, errRep := parseFilter(q.Get("$filter"))
 	if errRep != nil {
 		return *errRep
 	}
-	filter, errRep := parseFilter(q.Get("$filter"))
+	kind := "list"
+	if filter.active() {
+		kind = "range"
+	}
+	start, errRep := pageToken(q, kind)
 	if errRep != nil {
 		return *errRep
 	}
@@ -150,28 +155,43 @@ func (s *Server) listUsers(base string, q url.Values) reply {
 	w.open('{')
 	w.key("@odata.context")
 	w.str(base + "/$metadata#users(" + sel.String() + ")")
-	total := t.baseLen + t.extra
-	slot := start
-	n := 0
 	var page []User
-	for ; slot < total && n < top; slot++ {
-		if u, live := t.userAt(slot); live && filter.contains(u.UserPrincipalName) {
-			page = append(page, u)
-			n++
+	var nextTok *token
+	if filter.active() {
+		// A filtered read follows the principal-name order (see index.go).
+		var from *upnPos
+		if start.Kind == "range" {
+			from = &upnPos{key: start.Key, slot: start.Offset}
+		}
+		var last *upnPos
+		page, last = t.usersAfter(filter, from, top)
+		if last != nil {
+			nextTok = &token{Kind: "range", Key: last.key, Offset: last.slot}
+		}
+	} else {
+		total := t.baseLen + t.extra
+		slot := start.Offset
+		for ; slot < total && len(page) < top; slot++ {
+			if u, live := t.userAt(slot); live {
+				page = append(page, u)
+			}
+		}
+		for slot < total {
+			if _, live := t.userAt(slot); live {
+				break
+			}
+			slot++
+		}
+		if slot < total {
+			nextTok = &token{Kind: "list", Offset: slot}
 		}
 	}
-	for slot < total {
-		if u, live := t.userAt(slot); live && filter.contains(u.UserPrincipalName) {
-			break
-		}
-		slot++
-	}
-	if slot < total {
+	if nextTok != nil {
 		next := url.Values{}
 		for k, v := range q {
 			next[k] = v
 		}
-		next.Set("$skiptoken", token{Kind: "list", Offset: slot}.encode())
+		next.Set("$skiptoken", nextTok.encode())
 		w.key("@odata.nextLink")
 		w.str(base + "/users?" + encodeQuery(next))
 	}
@@ -660,14 +680,21 @@ func orDefault(s, def string) string {
 // pageStart reads the offset a list page's $skiptoken carries (0 without
 // one); an unreadable token is answered as Graph answers an expired one.
 func pageStart(q url.Values) (int, *reply) {
+	tok, r := pageToken(q, "list")
+	return tok.Offset, r
+}
+
+// pageToken reads a list page's $skiptoken of kind (the zero token without
+// one); an unreadable token is answered as Graph answers an expired one.
+func pageToken(q url.Values, kind string) (token, *reply) {
 	raw := q.Get("$skiptoken")
 	if raw == "" {
-		return 0, nil
+		return token{}, nil
 	}
-	tok, ok := decodeToken(raw, "list")
+	tok, ok := decodeToken(raw, kind)
 	if !ok {
 		r := errorReply(http.StatusBadRequest, "Directory_ExpiredPageToken", "The specified page token value has expired and can no longer be included in your request.")
-		return 0, &r
+		return token{}, &r
 	}
-	return tok.Offset, nil
+	return tok, nil
 }

@@ -155,6 +155,12 @@ type Tenant struct {
 	extra  int
 	byID   map[string]int // slots of users that are not the source's
 
+	// byUPN and putByUPN order the users by principal name (see index.go);
+	// idxMu guards byUPN's build, which readers may start.
+	idxMu    sync.Mutex
+	byUPN    []int32
+	putByUPN []upnEntry
+
 	groups  map[string]*Group
 	devices map[string]*Device
 	skus    []Sku
@@ -212,6 +218,7 @@ func (t *Tenant) SetSource(src UserSource) {
 	}
 	t.states = map[int]*slotState{}
 	t.byID = map[string]int{}
+	t.byUPN, t.putByUPN = nil, nil
 	t.extra = 0
 	t.log = nil
 	t.seq++
@@ -251,6 +258,11 @@ func (t *Tenant) putLocked(u User) {
 		slot = t.baseLen + t.extra
 		t.extra++
 	}
+	var old *User
+	if st := t.states[slot]; st != nil && st.kind == slotChanged {
+		old = st.user
+	}
+	t.indexPut(slot, old, &cp)
 	t.states[slot] = &slotState{kind: slotChanged, user: &cp}
 	t.byID[u.ID] = slot
 	t.record(slot)
@@ -282,6 +294,8 @@ func (t *Tenant) RemoveUser(id string, permanent bool) bool {
 	}
 	if st := t.states[slot]; st != nil && st.kind == slotRemoved {
 		return false
+	} else if st != nil {
+		t.indexDrop(slot, st.user)
 	}
 	t.states[slot] = &slotState{kind: slotRemoved, user: &User{ID: id}, permanent: permanent}
 	t.byID[id] = slot
